@@ -1,0 +1,87 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Cria.Formats.Gguf;
+
+/// <summary>Reads little-endian GGUF header fields from mapped memory; every read is checked against the end
+/// of the file, so a truncated or hostile file fails with the offset and the field that did not fit.</summary>
+internal unsafe ref struct GgufCursor
+{
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly byte* _start;
+    private readonly long _length;
+    private readonly string _path;
+
+    public long Position { get; private set; }
+    public long Remaining => _length - Position;
+
+    public GgufCursor(byte* start, long length, string path)
+    {
+        _start = start;
+        _length = length;
+        _path = path;
+        Position = 0;
+    }
+
+    public ModelFormatException Error(string what) =>
+        new($"GGUF file '{_path}': {what}");
+
+    private ReadOnlySpan<byte> Take(long count, string field)
+    {
+        if (count < 0 || count > Remaining)
+            throw Error($"truncated: {field} needs {count} bytes at offset {Position}, but the file has {_length} bytes");
+        var span = new ReadOnlySpan<byte>(_start + Position, (int)count);
+        Position += count;
+        return span;
+    }
+
+    public byte U8(string field) => Take(1, field)[0];
+    public sbyte I8(string field) => (sbyte)Take(1, field)[0];
+    public ushort U16(string field) => BinaryPrimitives.ReadUInt16LittleEndian(Take(2, field));
+    public short I16(string field) => BinaryPrimitives.ReadInt16LittleEndian(Take(2, field));
+    public uint U32(string field) => BinaryPrimitives.ReadUInt32LittleEndian(Take(4, field));
+    public int I32(string field) => BinaryPrimitives.ReadInt32LittleEndian(Take(4, field));
+    public ulong U64(string field) => BinaryPrimitives.ReadUInt64LittleEndian(Take(8, field));
+    public long I64(string field) => BinaryPrimitives.ReadInt64LittleEndian(Take(8, field));
+    public float F32(string field) => BinaryPrimitives.ReadSingleLittleEndian(Take(4, field));
+    public double F64(string field) => BinaryPrimitives.ReadDoubleLittleEndian(Take(8, field));
+
+    public bool Bool(string field)
+    {
+        byte b = U8(field);
+        if (b > 1) throw Error($"{field}: boolean byte is {b}, expected 0 or 1 (offset {Position - 1})");
+        return b == 1;
+    }
+
+    /// <summary>A count that must fit in the rest of the file, given each item takes at least <paramref name="minItemBytes"/>.</summary>
+    public long Count(string field, long minItemBytes)
+    {
+        long at = Position;
+        ulong n = U64(field);
+        if (n > (ulong)long.MaxValue || (minItemBytes > 0 && (long)n > Remaining / minItemBytes))
+            throw Error($"{field} is {n} at offset {at}, more than the {Remaining} remaining bytes can hold");
+        return (long)n;
+    }
+
+    public string String(string field)
+    {
+        long at = Position;
+        long length = Count(field + " length", 1);
+        var bytes = Take(length, field);
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            throw Error($"{field} at offset {at} is not valid UTF-8");
+        }
+    }
+
+    public void Seek(long position)
+    {
+        if (position < 0 || position > _length) throw Error($"offset {position} is outside the file ({_length} bytes)");
+        Position = position;
+    }
+}

@@ -1,0 +1,66 @@
+using System.IO.MemoryMappedFiles;
+
+namespace Cria.IO;
+
+/// <summary>A read-only memory map of a whole file; weights are used in place through <see cref="Pointer"/>.</summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _pointer;
+
+    public string Path { get; }
+    public long Length { get; }
+
+    /// <summary>The first byte of the file; valid until <see cref="Dispose"/>.</summary>
+    public byte* Pointer => _pointer != null || Length == 0 ? _pointer : throw new ObjectDisposedException(Path);
+
+    private MappedFile(string path, long length, MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* pointer)
+    {
+        Path = path;
+        Length = length;
+        _map = map;
+        _view = view;
+        _pointer = pointer;
+    }
+
+    /// <summary>Maps <paramref name="path"/> read-only. An empty file maps to a zero-length view.</summary>
+    public static MappedFile Open(string path)
+    {
+        var info = new FileInfo(path);
+        if (Directory.Exists(path)) throw new CriaException($"'{path}' is a directory, not a file");
+        if (!info.Exists) throw new CriaException($"file not found: '{path}'");
+        if (info.Length == 0) return new MappedFile(path, 0, null, null, null);
+        MemoryMappedFile map;
+        try
+        {
+            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        }
+        catch (UnauthorizedAccessException e) { throw new CriaException($"cannot read '{path}': {e.Message}", e); }
+        catch (IOException e) { throw new CriaException($"cannot map '{path}': {e.Message}", e); }
+        var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        p += view.PointerOffset;
+        return new MappedFile(path, info.Length, map, view, p);
+    }
+
+    /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/> (checked against the file).</summary>
+    public ReadOnlySpan<byte> Span(long offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > Length - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range {offset}+{length} is outside '{Path}' ({Length} bytes)");
+        return new ReadOnlySpan<byte>(Pointer + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_view != null && _pointer != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _pointer = null;
+        }
+        _view?.Dispose();
+        _map?.Dispose();
+    }
+}

@@ -1,0 +1,23 @@
+namespace Cria.Tensors;
+
+/// <summary>One ggml element type as a block format: its layout, dequantisation bit-identical to ggml's
+/// <c>to_float</c>, and a dot product with float activations that reads the stored blocks in place.
+/// Implementations are empty structs so generic kernels specialise per type (one file per type).</summary>
+public unsafe interface IBlockFormat
+{
+    static abstract GgmlType Type { get; }
+
+    /// <summary>Elements per block (1 for F32/F16/BF16, 32 for Q8_0 …, 256 for K-quants).</summary>
+    static abstract int BlockElements { get; }
+
+    /// <summary>Bytes per block.</summary>
+    static abstract int BlockBytes { get; }
+
+    /// <summary>Dequantises <paramref name="n"/> elements (a multiple of <see cref="BlockElements"/>) stored at
+    /// <paramref name="src"/> into <paramref name="dst"/>, exactly as ggml does.</summary>
+    static abstract void Dequantize(byte* src, float* dst, long n);
+
+    /// <summary>Σ w[i]·x[i] over <paramref name="n"/> elements (a multiple of <see cref="BlockElements"/>) of a row
+    /// stored at <paramref name="row"/>, with float activations <paramref name="x"/>.</summary>
+    static abstract float Dot(byte* row, float* x, int n);
+}

@@ -1,0 +1,52 @@
+namespace Cria.Tokenization;
+
+/// <summary>Turns text into token ids and ids back into bytes of text. One abstraction over every tokenizer
+/// family and file layout; the model's own tokenizer is used unless the user names another.</summary>
+public abstract class Tokenizer
+{
+    /// <summary>Number of ids (the model's vocabulary size).</summary>
+    public abstract int VocabSize { get; }
+
+    /// <summary>Beginning-of-sequence id, or -1 if the vocabulary has none.</summary>
+    public int BosId { get; init; } = -1;
+
+    /// <summary>End-of-sequence id, or -1 if the vocabulary has none.</summary>
+    public int EosId { get; init; } = -1;
+
+    public int UnknownId { get; init; } = -1;
+
+    public int PadId { get; init; } = -1;
+
+    /// <summary>Whether encoding a prompt should start with BOS (GGUF <c>tokenizer.ggml.add_bos_token</c>).</summary>
+    public bool AddBos { get; init; } = true;
+
+    /// <summary>Whether encoding should end with EOS (GGUF <c>tokenizer.ggml.add_eos_token</c>).</summary>
+    public bool AddEos { get; init; }
+
+    /// <summary>Ids that end generation (EOS and, per family, e.g. Llama 3's <c>&lt;|eot_id|&gt;</c>).</summary>
+    public abstract IReadOnlyList<int> EndOfGenerationIds { get; }
+
+    /// <summary>Encodes <paramref name="text"/>; special-token text such as "&lt;s&gt;" is ordinary text here.</summary>
+    public abstract int[] Encode(string text, bool addBos, bool addEos = false);
+
+    /// <summary>Encodes with the tokenizer's own BOS/EOS rule.</summary>
+    public int[] Encode(string text) => Encode(text, AddBos, AddEos);
+
+    /// <summary>The token's piece as the vocabulary stores it (e.g. "▁the", "&lt;0x0A&gt;", "&lt;s&gt;").</summary>
+    public abstract string TokenText(int id);
+
+    public abstract TokenType GetTokenType(int id);
+
+    /// <summary>The bytes <paramref name="id"/> contributes to decoded text (a byte token gives its byte, "▁" gives a
+    /// space, control tokens give nothing). Bytes may be part of a UTF-8 character that the next tokens complete.</summary>
+    public abstract ReadOnlySpan<byte> DecodeBytes(int id);
+
+    /// <summary>Decodes a whole sequence to text, joining byte pieces into UTF-8 characters.</summary>
+    public abstract string Decode(ReadOnlySpan<int> ids);
+
+    public bool IsEndOfGeneration(int id)
+    {
+        foreach (int e in EndOfGenerationIds) if (e == id) return true;
+        return false;
+    }
+}
