@@ -1,0 +1,16 @@
+namespace Cria.Model;
+
+/// <summary>Settings of one inference context.</summary>
+public sealed record ContextOptions
+{
+    /// <summary>Positions the KV cache holds; 0 = the model's trained context, capped at <see cref="DefaultMaxContext"/>.</summary>
+    public int ContextLength { get; init; }
+
+    /// <summary>Most tokens one forward pass processes as a matrix; longer prompts go through in batches this size.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>Threads taking part in kernels (the caller included); 0 = one per processor.</summary>
+    public int Threads { get; init; }
+
+    public const int DefaultMaxContext = 4096;
+}

@@ -1,0 +1,174 @@
+using System.Numerics.Tensors;
+using Cria.IO;
+using Cria.Model.Jobs;
+using Cria.Tensors.Kernels;
+using Cria.Threading;
+
+namespace Cria.Model;
+
+/// <summary>Runs a <see cref="LlamaModel"/>: a KV cache, a worker pool and every buffer a forward pass needs, made once
+/// so that processing tokens allocates nothing. A prompt goes through as a matrix (up to
+/// <see cref="BatchSize"/> tokens per pass); generation feeds one token at a time.</summary>
+public sealed unsafe class LlamaContext : IDisposable
+{
+    private readonly LlamaConfig _c;
+    private readonly LlamaWeights _w;
+    private readonly WorkerPool _pool;
+    private readonly KvCache _cache;
+    private readonly Rope _rope;
+    private readonly MatMul _matmul;
+    private readonly RmsNormJob _norm = new();
+    private readonly RopeAndCacheJob _ropeJob;
+    private readonly AttentionJob _attention;
+    private readonly SwiGluJob _swiglu;
+    private readonly NativeBuffer _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits;
+
+    public LlamaModel Model { get; }
+    /// <summary>How many positions the KV cache holds.</summary>
+    public int ContextLength { get; }
+    public int BatchSize { get; }
+    public int Threads => _pool.ThreadCount;
+    /// <summary>The next position to fill: how many tokens the cache holds.</summary>
+    public int Position { get; private set; }
+    public long KvCacheBytes => _cache.ByteSize;
+
+    public LlamaContext(LlamaModel model, ContextOptions? options = null)
+    {
+        options ??= new ContextOptions();
+        Model = model;
+        _c = model.Config;
+        _w = model.Weights;
+        ContextLength = options.ContextLength > 0 ? options.ContextLength : Math.Min(_c.ContextLength, ContextOptions.DefaultMaxContext);
+        if (options.ContextLength < 0) throw new CriaException($"context length must be positive, got {options.ContextLength}");
+        if (options.BatchSize <= 0) throw new CriaException($"batch size must be positive, got {options.BatchSize}");
+        if (options.Threads < 0) throw new CriaException($"thread count must be positive, got {options.Threads}");
+        BatchSize = Math.Min(options.BatchSize, ContextLength);
+        _pool = new WorkerPool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+        _cache = new KvCache(_c.LayerCount, ContextLength, _c.KvDim);
+        _rope = new Rope(_c, _w.RopeFrequencyFactors);
+        _matmul = new MatMul(_pool);
+        _ropeJob = new RopeAndCacheJob(_rope, _cache, _c);
+        _attention = new AttentionJob(_cache, _c, _pool.ThreadCount);
+        _swiglu = new SwiGluJob(_c.HiddenDim, _pool.ThreadCount);
+
+        int b = BatchSize;
+        _x = new NativeBuffer((long)b * _c.Dim);
+        _xb = new NativeBuffer((long)b * Math.Max(_c.Dim, _c.QueryDim));
+        _q = new NativeBuffer((long)b * _c.QueryDim);
+        _k = new NativeBuffer((long)b * _c.KvDim);
+        _v = new NativeBuffer((long)b * _c.KvDim);
+        _att = new NativeBuffer((long)b * _c.QueryDim);
+        _gate = new NativeBuffer((long)b * _c.HiddenDim);
+        _up = new NativeBuffer((long)b * _c.HiddenDim);
+        _cos = new NativeBuffer((long)b * (_c.RopeDim / 2));
+        _sin = new NativeBuffer((long)b * (_c.RopeDim / 2));
+        _logits = new NativeBuffer(_c.VocabSize);
+    }
+
+    /// <summary>Appends <paramref name="tokens"/> at the current position and returns the logits of the last one
+    /// (valid until the next call).</summary>
+    public ReadOnlySpan<float> Process(ReadOnlySpan<int> tokens)
+    {
+        CheckTokens(tokens);
+        for (int start = 0; start < tokens.Length; start += BatchSize)
+        {
+            int n = Math.Min(BatchSize, tokens.Length - start);
+            bool last = start + n == tokens.Length;
+            Forward(tokens.Slice(start, n), last ? _logits.Pointer : null, allPositions: false);
+        }
+        return new ReadOnlySpan<float>(_logits.Pointer, _c.VocabSize);
+    }
+
+    /// <summary>Appends <paramref name="tokens"/> and writes the logits of every one of them into
+    /// <paramref name="logits"/> (tokens × vocabulary, row-major), as evaluation needs.</summary>
+    public void ProcessAll(ReadOnlySpan<int> tokens, Span<float> logits)
+    {
+        CheckTokens(tokens);
+        if (logits.Length < (long)tokens.Length * _c.VocabSize)
+            throw new ArgumentException($"logits needs room for {tokens.Length} x {_c.VocabSize} floats", nameof(logits));
+        fixed (float* output = logits)
+        {
+            for (int start = 0; start < tokens.Length; start += BatchSize)
+            {
+                int n = Math.Min(BatchSize, tokens.Length - start);
+                Forward(tokens.Slice(start, n), output + (long)start * _c.VocabSize, allPositions: true);
+            }
+        }
+    }
+
+    /// <summary>Forgets every cached position.</summary>
+    public void Reset() => Position = 0;
+
+    /// <summary>Keeps only the first <paramref name="position"/> cached positions (e.g. to rewind a chat).</summary>
+    public void Rewind(int position)
+    {
+        if (position < 0 || position > Position) throw new ArgumentOutOfRangeException(nameof(position), $"can rewind only within 0…{Position}");
+        Position = position;
+    }
+
+    // Checked up front so a bad batch changes nothing.
+    private void CheckTokens(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("no tokens to process", nameof(tokens));
+        if (tokens.Length > ContextLength - Position)
+            throw new CriaException($"{tokens.Length} tokens do not fit in the context: {Position} of {ContextLength} positions are used " +
+                                    $"(raise the context length, up to the model's {_c.ContextLength})");
+        foreach (int id in tokens)
+            if ((uint)id >= (uint)_c.VocabSize) throw new CriaException($"token id {id} is outside the vocabulary (0…{_c.VocabSize - 1})");
+    }
+
+    private void Forward(ReadOnlySpan<int> tokens, float* logits, bool allPositions)
+    {
+        int n = tokens.Length, dim = _c.Dim, pairs = _c.RopeDim / 2;
+        float* x = _x.Pointer, xb = _xb.Pointer;
+        for (int t = 0; t < n; t++)
+        {
+            _w.TokenEmbedding.DequantizeRow(tokens[t], new Span<float>(x + (long)t * dim, dim));
+            _rope.Angles(Position + t, new Span<float>(_cos.Pointer + (long)t * pairs, pairs), new Span<float>(_sin.Pointer + (long)t * pairs, pairs));
+        }
+
+        for (int l = 0; l < _c.LayerCount; l++)
+        {
+            var layer = _w.Layers[l];
+            // Attention: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
+            _norm.Set(x, xb, layer.AttentionNorm, _c.RmsEps, dim);
+            _pool.Run(_norm, n);
+            _matmul.Run(layer.Query, xb, _q.Pointer, n);
+            _matmul.Run(layer.Key, xb, _k.Pointer, n);
+            _matmul.Run(layer.Value, xb, _v.Pointer, n);
+            _ropeJob.Set(_q.Pointer, _k.Pointer, _v.Pointer, _cos.Pointer, _sin.Pointer, l, Position);
+            _pool.Run(_ropeJob, n);
+            _attention.Set(_q.Pointer, _att.Pointer, l, Position);
+            _pool.Run(_attention, n * _c.HeadCount);
+            _matmul.Run(layer.Output, _att.Pointer, xb, n);
+            AddInPlace(x, xb, n * dim);
+
+            // Feed-forward: out = h + W2 · (SiLU(W1·norm(h)) * W3·norm(h))
+            _norm.Set(x, xb, layer.FeedForwardNorm, _c.RmsEps, dim);
+            _pool.Run(_norm, n);
+            _matmul.Run(layer.Gate, xb, _gate.Pointer, n);
+            _matmul.Run(layer.Up, xb, _up.Pointer, n);
+            _swiglu.Set(_gate.Pointer, _up.Pointer);
+            _pool.Run(_swiglu, n);
+            _matmul.Run(layer.Down, _gate.Pointer, xb, n);
+            AddInPlace(x, xb, n * dim);
+        }
+        Position += n;
+
+        if (logits == null) return;
+        int first = allPositions ? 0 : n - 1, rows = n - first;
+        _norm.Set(x + (long)first * dim, xb, _w.OutputNorm, _c.RmsEps, dim);
+        _pool.Run(_norm, rows);
+        _matmul.Run(_w.Output, xb, logits, rows);
+    }
+
+    private static void AddInPlace(float* x, float* y, int count) =>
+        TensorPrimitives.Add(new ReadOnlySpan<float>(x, count), new ReadOnlySpan<float>(y, count), new Span<float>(x, count));
+
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _cache.Dispose();
+        foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits }) b.Dispose();
+    }
+}

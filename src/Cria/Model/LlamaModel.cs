@@ -1,0 +1,34 @@
+using Cria.Tokenization;
+
+namespace Cria.Model;
+
+/// <summary>A loaded Llama model: configuration, weights (memory-mapped, in their stored types) and its tokenizer.
+/// Create a <see cref="LlamaContext"/> to run it.</summary>
+public sealed class LlamaModel : IDisposable
+{
+    private readonly IDisposable[] _owned;
+
+    public LlamaConfig Config { get; }
+    public LlamaWeights Weights { get; }
+    public Tokenizer? Tokenizer { get; }
+    /// <summary>Where the model came from, e.g. "GGUF v3 'model.gguf'".</summary>
+    public string Source { get; }
+
+    public LlamaModel(LlamaConfig config, LlamaWeights weights, Tokenizer? tokenizer, string source, params IDisposable[] owned)
+    {
+        Config = config;
+        Weights = weights;
+        Tokenizer = tokenizer;
+        Source = source;
+        _owned = owned;
+    }
+
+    /// <summary>Opens a model file: GGUF or a llama2.c checkpoint (then <paramref name="tokenizerPath"/>, or a
+    /// tokenizer.bin / tok{vocab}.bin beside it). A tokenizer path given for a GGUF file replaces its own.</summary>
+    public static LlamaModel Load(string path, string? tokenizerPath = null) => ModelLoader.Load(path, tokenizerPath);
+
+    public void Dispose()
+    {
+        foreach (var d in _owned) d.Dispose();
+    }
+}
