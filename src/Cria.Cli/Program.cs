@@ -17,9 +17,17 @@ public static class Program
             InspectCommand.Create(stdout),
         };
         var parse = root.Parse(args);
+        if (args.Length == 0)
+        {
+            parse = root.Parse(["--help"]);
+            parse.Invoke(new InvocationConfiguration { Output = stderr });
+            return 2;
+        }
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"cria: {parse.Errors[0].Message} (see 'cria --help')");
+            // "Unrecognized …" names the user's mistake; "Required command was not provided" is its consequence.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            stderr.WriteLine($"cria: {error.Message} (see 'cria --help')");
             return 2;
         }
         try
