@@ -38,7 +38,16 @@ public sealed unsafe class MappedFile : IDisposable
         }
         catch (UnauthorizedAccessException e) { throw new CriaException($"cannot read '{path}': {e.Message}", e); }
         catch (IOException e) { throw new CriaException($"cannot map '{path}': {e.Message}", e); }
-        var view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        MemoryMappedViewAccessor view;
+        try
+        {
+            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            map.Dispose(); // don't leak the mapping handle when the view cannot be made
+            throw new CriaException($"cannot map '{path}': {e.Message}", e);
+        }
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         p += view.PointerOffset;

@@ -27,10 +27,15 @@ internal unsafe ref struct GgufCursor
     public ModelFormatException Error(string what) =>
         new($"GGUF file '{_path}': {what}");
 
+    /// <summary>The longest string accepted; real metadata strings (chat templates) are kilobytes, and .NET strings
+    /// cannot hold much more than this anyway.</summary>
+    public const int MaxStringBytes = 1 << 29;
+
     private ReadOnlySpan<byte> Take(long count, string field)
     {
         if (count < 0 || count > Remaining)
             throw Error($"truncated: {field} needs {count} bytes at offset {Position}, but the file has {_length} bytes");
+        if (count > int.MaxValue) throw Error($"{field} needs {count} bytes at offset {Position}, more than one read can take");
         var span = new ReadOnlySpan<byte>(_start + Position, (int)count);
         Position += count;
         return span;
@@ -68,6 +73,7 @@ internal unsafe ref struct GgufCursor
     {
         long at = Position;
         long length = Count(field + " length", 1);
+        if (length > MaxStringBytes) throw Error($"{field} at offset {at} is {length} bytes long, more than the {MaxStringBytes} allowed");
         var bytes = Take(length, field);
         try
         {

@@ -5,6 +5,40 @@ namespace Cria.Formats.Gguf;
 /// <summary>One metadata value: its GGUF type and the value (a .NET primitive, string or <see cref="GgufArray"/>).</summary>
 public sealed record GgufValue(GgufValueType Type, object Value)
 {
+    public static GgufValue Of(byte value) => new(GgufValueType.UInt8, value);
+    public static GgufValue Of(sbyte value) => new(GgufValueType.Int8, value);
+    public static GgufValue Of(ushort value) => new(GgufValueType.UInt16, value);
+    public static GgufValue Of(short value) => new(GgufValueType.Int16, value);
+    public static GgufValue Of(uint value) => new(GgufValueType.UInt32, value);
+    public static GgufValue Of(int value) => new(GgufValueType.Int32, value);
+    public static GgufValue Of(float value) => new(GgufValueType.Float32, value);
+    public static GgufValue Of(bool value) => new(GgufValueType.Bool, value);
+    public static GgufValue Of(string value) => new(GgufValueType.String, value);
+    public static GgufValue Of(ulong value) => new(GgufValueType.UInt64, value);
+    public static GgufValue Of(long value) => new(GgufValueType.Int64, value);
+    public static GgufValue Of(double value) => new(GgufValueType.Float64, value);
+    public static GgufValue Of(GgufArray value) => new(GgufValueType.Array, value);
+
+    /// <summary>An array value, its element type inferred from <typeparamref name="T"/> (see <see cref="GgufArray.Of{T}"/>).</summary>
+    public static GgufValue OfArray<T>(params T[] items) => Of(GgufArray.Of(items));
+
+    /// <summary>The GGUF type whose values .NET holds as <paramref name="clrType"/>.</summary>
+    public static GgufValueType TypeOf(Type clrType) =>
+        clrType == typeof(byte) ? GgufValueType.UInt8
+        : clrType == typeof(sbyte) ? GgufValueType.Int8
+        : clrType == typeof(ushort) ? GgufValueType.UInt16
+        : clrType == typeof(short) ? GgufValueType.Int16
+        : clrType == typeof(uint) ? GgufValueType.UInt32
+        : clrType == typeof(int) ? GgufValueType.Int32
+        : clrType == typeof(float) ? GgufValueType.Float32
+        : clrType == typeof(bool) ? GgufValueType.Bool
+        : clrType == typeof(string) ? GgufValueType.String
+        : clrType == typeof(ulong) ? GgufValueType.UInt64
+        : clrType == typeof(long) ? GgufValueType.Int64
+        : clrType == typeof(double) ? GgufValueType.Float64
+        : clrType == typeof(GgufArray) ? GgufValueType.Array
+        : throw new ArgumentException($"GGUF has no value type for {clrType.Name}");
+
     /// <summary>The value as a signed 64-bit integer if it is any integer type that fits.</summary>
     public bool TryGetInt64(out long result)
     {
