@@ -67,7 +67,7 @@ public sealed unsafe class LlamaContext : IDisposable
 
     /// <summary>Appends <paramref name="tokens"/> at the current position and returns the logits of the last one
     /// (valid until the next call).</summary>
-    public ReadOnlySpan<float> Process(ReadOnlySpan<int> tokens)
+    public ReadOnlySpan<float> Process(scoped ReadOnlySpan<int> tokens)
     {
         CheckTokens(tokens);
         for (int start = 0; start < tokens.Length; start += BatchSize)

@@ -22,7 +22,7 @@ public static class ModelLoader
         {
             var config = GgufModelLoader.ReadConfig(file);
             var weights = GgufModelLoader.ReadWeights(file, config);
-            var tokenizer = tokenizerPath != null ? TokenizerLoader.FromFile(tokenizerPath) : TokenizerLoader.FromGguf(file.Metadata, path);
+            var tokenizer = tokenizerPath != null ? TokenizerLoader.FromFile(tokenizerPath, config.VocabSize) : TokenizerLoader.FromGguf(file.Metadata, path);
             CheckVocabulary(tokenizer, config, path);
             return new LlamaModel(config, weights, tokenizer, $"GGUF v{file.Version} '{path}'", file);
         }
@@ -39,7 +39,7 @@ public static class ModelLoader
         try
         {
             tokenizerPath ??= FindLlama2cTokenizer(path, checkpoint.Config.VocabSize);
-            var tokenizer = TokenizerLoader.FromFile(tokenizerPath);
+            var tokenizer = TokenizerLoader.FromFile(tokenizerPath, checkpoint.Config.VocabSize);
             CheckVocabulary(tokenizer, checkpoint.Config, path);
             string version = checkpoint.Version == 0 ? "legacy" : $"v{checkpoint.Version}";
             return new LlamaModel(checkpoint.Config, checkpoint.Weights, tokenizer, $"llama2.c ({version}) '{path}'", checkpoint);

@@ -76,6 +76,8 @@ public sealed class SentencePieceTokenizer : Tokenizer
     /// <summary>Whether encoding adds a leading '▁' and decoding drops it (GGUF <c>tokenizer.ggml.add_space_prefix</c>).</summary>
     public bool AddSpacePrefix { get; }
 
+    public override bool StripsLeadingSpace => AddSpacePrefix;
+
     /// <summary>True if text outside the vocabulary becomes <c>&lt;0xNN&gt;</c> byte tokens (Llama); false: one unknown id.</summary>
     public bool HasByteFallback => _bpe.HasByteFallback;
 

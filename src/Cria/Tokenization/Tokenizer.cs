@@ -44,6 +44,10 @@ public abstract class Tokenizer
     /// <summary>Decodes a whole sequence to text, joining byte pieces into UTF-8 characters.</summary>
     public abstract string Decode(ReadOnlySpan<int> ids);
 
+    /// <summary>True when decoding drops the space the tokenizer put before the first word (SentencePiece's
+    /// <c>add_space_prefix</c>), so a generator starting from a bare BOS should drop it too.</summary>
+    public virtual bool StripsLeadingSpace => false;
+
     public bool IsEndOfGeneration(int id)
     {
         foreach (int e in EndOfGenerationIds) if (e == id) return true;

@@ -5,9 +5,29 @@ namespace Cria.Tokenization;
 /// <summary>Loads the tokenizer of a GGUF file, or a tokenizer file the user names.</summary>
 public static class TokenizerLoader
 {
-    public static Tokenizer FromGguf(GgufMetadata metadata, string path) =>
-        throw new CriaException("tokenizer loading is being built");
+    /// <summary>The tokenizer stored in a GGUF file's <c>tokenizer.ggml.*</c> metadata.</summary>
+    public static Tokenizer FromGguf(GgufMetadata metadata, string path)
+    {
+        if (metadata.GetString("tokenizer.ggml.model") is null)
+            throw new ModelFormatException($"GGUF '{path}' holds no tokenizer (no tokenizer.ggml.model); pass --tokenizer PATH");
+        return SentencePieceTokenizer.FromGguf(metadata, path);
+    }
 
-    public static Tokenizer FromFile(string path) =>
-        throw new CriaException("tokenizer loading is being built");
+    /// <summary>A tokenizer file: a GGUF (vocabulary-only or a model) or llama2.c's tokenizer.bin format.</summary>
+    /// <param name="expectedVocabSize">The model's vocabulary size, checked against the file when known.</param>
+    public static Tokenizer FromFile(string path, int? expectedVocabSize = null)
+    {
+        if (Directory.Exists(path)) throw new CriaException($"tokenizer path '{path}' is a folder, not a file");
+        if (!File.Exists(path)) throw new CriaException($"tokenizer file not found: '{path}'");
+        if (GgufFile.HasMagic(path))
+        {
+            using var file = GgufFile.Open(path);
+            return FromGguf(file.Metadata, path);
+        }
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension is ".model" or ".json")
+            throw new CriaException($"tokenizer '{path}': SentencePiece .model and Hugging Face tokenizer.json files are not supported yet; " +
+                                    "use llama2.c's tokenizer.bin or a GGUF file");
+        return SentencePieceTokenizer.FromLlama2cFile(path, expectedVocabSize);
+    }
 }

@@ -15,11 +15,17 @@ public class DecodeAllocationTests
         using var context = new LlamaContext(model, new ContextOptions { Threads = 2 });
         int token = 1;
         for (int i = 0; i < 8; i++) token = Llama2cForwardTests.ArgMax(context.Process([token])); // warm up (JIT, tiering)
+        // The count is process-wide, so a runtime thread (tiered JIT, a finishing test) can add a few bytes to one
+        // round; per-token allocation would show in every round.
+        long fewest = long.MaxValue;
         int gen0 = GC.CollectionCount(0);
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 100; i++) token = Llama2cForwardTests.ArgMax(context.Process([token]));
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+        for (int round = 0; round < 5; round++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < 50; i++) token = Llama2cForwardTests.ArgMax(context.Process([token]));
+            fewest = Math.Min(fewest, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        Assert.Equal(0, fewest);
         Assert.Equal(gen0, GC.CollectionCount(0));
-        Assert.Equal(0, allocated);
     }
 }
