@@ -32,7 +32,9 @@ public sealed class Generator
         int room = _context.ContextLength - _context.Position;
         if (prompt.Count > room)
             throw new CriaException($"the prompt is {prompt.Count} tokens but the context has room for {room} " +
-                                    $"(context length {_context.ContextLength}; raise it with --ctx-size, up to the model's {_context.Model.Config.ContextLength})");
+                                    (_context.ContextLength < _context.Model.Config.ContextLength
+                                        ? $"(context length {_context.ContextLength}; the model allows up to {_context.Model.Config.ContextLength})"
+                                        : $"(the model's whole context is {_context.ContextLength} tokens)"));
 
         var promptIds = prompt as int[] ?? prompt.ToArray();
         foreach (int id in promptIds) _sampler.Accept(id);
