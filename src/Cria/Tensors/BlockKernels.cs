@@ -31,6 +31,13 @@ public readonly unsafe struct BlockKernels
         var list = new[]
         {
             For<F32Format>(),
+            For<F16Format>(),
+            For<BF16Format>(),
+            For<Q8_0Format>(),
+            For<Q4_0Format>(),
+            For<Q4_1Format>(),
+            For<Q5_0Format>(),
+            For<Q5_1Format>(),
         };
         return list.ToDictionary(k => k.Type);
     }
