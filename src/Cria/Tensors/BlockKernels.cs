@@ -38,6 +38,11 @@ public readonly unsafe struct BlockKernels
             For<Q4_1Format>(),
             For<Q5_0Format>(),
             For<Q5_1Format>(),
+            For<Q2_KFormat>(),
+            For<Q3_KFormat>(),
+            For<Q4_KFormat>(),
+            For<Q5_KFormat>(),
+            For<Q6_KFormat>(),
         };
         return list.ToDictionary(k => k.Type);
     }
