@@ -3,7 +3,7 @@ using Cria.Tensors.Formats;
 
 namespace Cria.Tests.Tensors;
 
-public sealed class BlockKernelsTests
+public sealed unsafe class BlockKernelsTests
 {
     [Fact]
     public void Every_llama_weight_type_is_registered_with_ggml_geometry()
@@ -40,6 +40,9 @@ public sealed class BlockKernelsTests
             float actual = Fp16.ToSingle((ushort)h);
             Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual),
                 $"fp16 0x{h:x4}: {actual} (0x{BitConverter.SingleToUInt32Bits(actual):x8}), System.Half gives 0x{BitConverter.SingleToUInt32Bits(expected):x8}");
+            ushort bits = (ushort)h;
+            Assert.True(BitConverter.SingleToUInt32Bits(actual) == BitConverter.SingleToUInt32Bits(Fp16.LoadScale((byte*)&bits)),
+                $"fp16 0x{h:x4}: the scale table differs from the conversion");
         }
     }
 

@@ -14,7 +14,20 @@ internal unsafe interface IAffineBlock32
 
     static abstract float Scale(byte* block);
 
-    /// <summary>The weight of q = 0: <c>-8d</c> (Q4_0), <c>-16d</c> (Q5_0) or <c>m</c> (Q4_1, Q5_1). For Dot only:
+    /// <summary>True where the weight is <c>q·d + m</c> (Q4_1, Q5_1); false where it is <c>(q + Offset)·d</c>.</summary>
+    static abstract bool HasMin { get; }
+
+    /// <summary>The block minimum m (formats with <see cref="HasMin"/>).</summary>
+    static abstract float Min(byte* block);
+
+    /// <summary>The integer offset of q (formats without a minimum): −8 (Q4_0) or −16 (Q5_0).</summary>
+    static abstract float Offset { get; }
+}
+
+/// <summary>Helpers shared by the affine Dot kernels.</summary>
+internal static unsafe class AffineBlock32<T> where T : struct, IAffineBlock32
+{
+    /// <summary>The weight of q = 0 for a block of scale <paramref name="d"/>: m, or Offset·d. For Dot only:
     /// Dequantize follows ggml's own expression, which can differ in the sign of a zero.</summary>
-    static abstract float Bias(byte* block);
+    public static float Bias(byte* block, float d) => T.HasMin ? T.Min(block) : T.Offset * d;
 }

@@ -24,4 +24,8 @@ public readonly unsafe struct BF16Format : IBlockFormat, IElementLoader
     static Vector256<float> IElementLoader.Load8(byte* p) => (WideLoad.U16x8(p) << 16).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> IElementLoader.Load16(byte* p) => (WideLoad.U16x16(p) << 16).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> IElementLoader.Load16Finite(byte* p) => (WideLoad.U16x16(p) << 16).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IElementLoader.AnyNonFinite64(byte* p) => false;
 }

@@ -11,6 +11,13 @@ internal unsafe interface IElementLoader
     static abstract Vector128<float> Load4(byte* p);
     static abstract Vector256<float> Load8(byte* p);
     static abstract Vector512<float> Load16(byte* p);
+
+    /// <summary><see cref="Load16"/> for data known to hold no inf/NaN (may be cheaper).</summary>
+    static abstract Vector512<float> Load16Finite(byte* p);
+
+    /// <summary>Whether the 64 elements at <paramref name="p"/> may hold an inf/NaN that <see cref="Load16Finite"/>
+    /// would get wrong.</summary>
+    static abstract bool AnyNonFinite64(byte* p);
 }
 
 /// <summary>Dequantize and Dot for one-element-per-block types, specialised per loader by the JIT (struct generic).</summary>
@@ -38,6 +45,7 @@ internal static unsafe class ElementwiseKernels<T> where T : struct, IElementLoa
         return Tail(row, x, 0, n, 0f);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* w, float* x, int n)
     {
         const int W = 16;
@@ -45,16 +53,26 @@ internal static unsafe class ElementwiseKernels<T> where T : struct, IElementLoa
         int i = 0;
         for (; i + 4 * W <= n; i += 4 * W) // four independent chains hide the FMA latency
         {
-            acc0 = Vector512.FusedMultiplyAdd(T.Load16(w + (i + 0 * W) * T.ElementBytes), Vector512.Load(x + i + 0 * W), acc0);
-            acc1 = Vector512.FusedMultiplyAdd(T.Load16(w + (i + 1 * W) * T.ElementBytes), Vector512.Load(x + i + 1 * W), acc1);
-            acc2 = Vector512.FusedMultiplyAdd(T.Load16(w + (i + 2 * W) * T.ElementBytes), Vector512.Load(x + i + 2 * W), acc2);
-            acc3 = Vector512.FusedMultiplyAdd(T.Load16(w + (i + 3 * W) * T.ElementBytes), Vector512.Load(x + i + 3 * W), acc3);
+            byte* p = w + i * T.ElementBytes;
+            if (T.AnyNonFinite64(p))
+            {
+                acc0 = Vector512.FusedMultiplyAdd(T.Load16(p + 0 * W * T.ElementBytes), Vector512.Load(x + i + 0 * W), acc0);
+                acc1 = Vector512.FusedMultiplyAdd(T.Load16(p + 1 * W * T.ElementBytes), Vector512.Load(x + i + 1 * W), acc1);
+                acc2 = Vector512.FusedMultiplyAdd(T.Load16(p + 2 * W * T.ElementBytes), Vector512.Load(x + i + 2 * W), acc2);
+                acc3 = Vector512.FusedMultiplyAdd(T.Load16(p + 3 * W * T.ElementBytes), Vector512.Load(x + i + 3 * W), acc3);
+                continue;
+            }
+            acc0 = Vector512.FusedMultiplyAdd(T.Load16Finite(p + 0 * W * T.ElementBytes), Vector512.Load(x + i + 0 * W), acc0);
+            acc1 = Vector512.FusedMultiplyAdd(T.Load16Finite(p + 1 * W * T.ElementBytes), Vector512.Load(x + i + 1 * W), acc1);
+            acc2 = Vector512.FusedMultiplyAdd(T.Load16Finite(p + 2 * W * T.ElementBytes), Vector512.Load(x + i + 2 * W), acc2);
+            acc3 = Vector512.FusedMultiplyAdd(T.Load16Finite(p + 3 * W * T.ElementBytes), Vector512.Load(x + i + 3 * W), acc3);
         }
         for (; i + W <= n; i += W)
             acc0 = Vector512.FusedMultiplyAdd(T.Load16(w + i * T.ElementBytes), Vector512.Load(x + i), acc0);
         return Tail(w, x, i, n, Vector512.Sum((acc0 + acc1) + (acc2 + acc3)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* w, float* x, int n)
     {
         const int W = 8;
@@ -72,6 +90,7 @@ internal static unsafe class ElementwiseKernels<T> where T : struct, IElementLoa
         return Tail(w, x, i, n, Vector256.Sum((acc0 + acc1) + (acc2 + acc3)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* w, float* x, int n)
     {
         const int W = 4;

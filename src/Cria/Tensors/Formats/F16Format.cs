@@ -24,4 +24,8 @@ public readonly unsafe struct F16Format : IBlockFormat, IElementLoader
     static Vector256<float> IElementLoader.Load8(byte* p) => Fp16.Widen(WideLoad.I16x8(p));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> IElementLoader.Load16(byte* p) => Fp16.Widen(WideLoad.I16x16(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> IElementLoader.Load16Finite(byte* p) => Fp16.WidenFinite(WideLoad.I16x16(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IElementLoader.AnyNonFinite64(byte* p) => Fp16.AnyNonFinite64(p);
 }

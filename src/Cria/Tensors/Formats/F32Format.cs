@@ -24,4 +24,8 @@ public readonly unsafe struct F32Format : IBlockFormat, IElementLoader
     static Vector256<float> IElementLoader.Load8(byte* p) => Vector256.Load((float*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<float> IElementLoader.Load16(byte* p) => Vector512.Load((float*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> IElementLoader.Load16Finite(byte* p) => Vector512.Load((float*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IElementLoader.AnyNonFinite64(byte* p) => false;
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
@@ -16,6 +17,21 @@ internal static class Fp16
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe float Load(byte* p) => ToSingle(Unsafe.ReadUnaligned<ushort>(p));
+
+    /// <summary>All 65536 conversions (256 KiB, built once), as ggml's <c>ggml_table_f32_f16</c>: a block scale then
+    /// costs one load, which a broadcast can take straight from memory. Real scales touch only a few cache lines.</summary>
+    private static readonly unsafe float* Table = BuildTable();
+
+    /// <summary>The fp16 at <paramref name="p"/> as a float, by table; the same bits as <see cref="Load"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe float LoadScale(byte* p) => Table[Unsafe.ReadUnaligned<ushort>(p)];
+
+    private static unsafe float* BuildTable()
+    {
+        float* table = (float*)NativeMemory.AlignedAlloc(65536 * sizeof(float), 64); // lives as long as the process
+        for (int h = 0; h < 65536; h++) table[h] = ToSingle((ushort)h);
+        return table;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float ToSingle(ushort h)
@@ -35,6 +51,21 @@ internal static class Fp16
         Vector512<uint> special = Vector512.Equals(bits & Vector512.Create(ExpInFloatPosition), Vector512.Create(ExpInFloatPosition));
         bits |= special & Vector512.Create(FloatExpAllOnes);
         return bits.AsSingle() * Vector512.Create(TwoPow112);
+    }
+
+    /// <summary><see cref="Widen(Vector512{int})"/> for lanes known to be finite (no inf/NaN): three operations fewer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WidenFinite(Vector512<int> h) =>
+        ((h.AsUInt32() << 13) & Vector512.Create(SignExpMantMask)).AsSingle() * Vector512.Create(TwoPow112);
+
+    /// <summary>Whether any of the 64 fp16 values at <paramref name="p"/> is inf or NaN (exponent all ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe bool AnyNonFinite64(byte* p)
+    {
+        var exponent = Vector512.Create((ushort)0x7C00);
+        var a = Vector512.Load((ushort*)p) & exponent;
+        var b = Vector512.Load((ushort*)(p + 64)) & exponent;
+        return (Vector512.Equals(a, exponent) | Vector512.Equals(b, exponent)) != Vector512<ushort>.Zero;
     }
 
     /// <summary>Converts 8 sign-extended fp16 lanes.</summary>

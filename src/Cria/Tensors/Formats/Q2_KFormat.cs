@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,8 +22,8 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
     {
         for (long i = 0; i < n / 256; i++, src += 84)
         {
-            float d = Fp16.Load(src + 80);
-            float min = Fp16.Load(src + 82);
+            float d = Fp16.LoadScale(src + 80);
+            float min = Fp16.LoadScale(src + 82);
             byte* scales = src;
             byte* q = src + 16;
             int s = 0;
@@ -50,6 +51,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
 
     // Each sub-block becomes a 16-entry table dl*(i &amp; 3) - ml; vpermps reads the low 4 bits of (q &gt;&gt; shift),
     // and the table repeats every 4 entries, so the two higher quants in those bits do not matter.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var mod4 = Vector512.Create(0f, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3);
@@ -58,8 +60,8 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         for (int i = 0; i < nb; i++, b += 84)
         {
             var sc = WideLoad.U8x16(b);
-            var dl = Vector512.ConvertToSingle(sc & Vector512.Create(0xF)) * Vector512.Create(Fp16.Load(b + 80));
-            var ml = Vector512.ConvertToSingle(sc >>> 4) * Vector512.Create(-Fp16.Load(b + 82));
+            var dl = Vector512.ConvertToSingle(sc & Vector512.Create(0xF)) * Vector512.Create(Fp16.LoadScale(b + 80));
+            var ml = Vector512.ConvertToSingle(sc >>> 4) * Vector512.Create(-Fp16.LoadScale(b + 82));
             var k = Vector512<int>.Zero;
             for (int half = 0; half < 2; half++, x += 128)
             {
@@ -79,6 +81,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var three = Vector256.Create(3);
@@ -86,7 +89,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 84)
         {
-            float d = Fp16.Load(b + 80), dmin = Fp16.Load(b + 82);
+            float d = Fp16.LoadScale(b + 80), dmin = Fp16.LoadScale(b + 82);
             for (int half = 0; half < 2; half++)
             {
                 byte* q = b + 16 + 32 * half;
@@ -106,6 +109,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var three = Vector128.Create(3);
@@ -113,7 +117,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 84)
         {
-            float d = Fp16.Load(b + 80), dmin = Fp16.Load(b + 82);
+            float d = Fp16.LoadScale(b + 80), dmin = Fp16.LoadScale(b + 82);
             for (int half = 0; half < 2; half++)
             {
                 byte* q = b + 16 + 32 * half;
@@ -141,7 +145,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         float sum = 0;
         for (int i = 0; i < nb; i++, b += 84)
         {
-            float d = Fp16.Load(b + 80), dmin = Fp16.Load(b + 82);
+            float d = Fp16.LoadScale(b + 80), dmin = Fp16.LoadScale(b + 82);
             for (int half = 0; half < 2; half++)
             {
                 byte* q = b + 16 + 32 * half;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -22,7 +23,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         byte* scales = stackalloc byte[16];
         for (long i = 0; i < n / 256; i++, src += 110)
         {
-            float dAll = Fp16.Load(src + 108);
+            float dAll = Fp16.LoadScale(src + 108);
             KQuantScales.Q3Scales(src + 96, out *(ulong*)scales, out *(ulong*)(scales + 8));
             byte* hm = src;
             byte* q = src + 32;
@@ -49,30 +50,30 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
 
     // The 3-bit index q2 | high&lt;&lt;2 (value index - 4) is looked up in a table dl*((i &amp; 7) - 4) that repeats every
     // 8 entries, so vpermps may see any bit 3. One bit-select merges q2 (bits 0-1) with the hmask bit (bit 2).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var centered = Vector512.Create(-4f, -3, -2, -1, 0, 1, 2, 3, -4, -3, -2, -1, 0, 1, 2, 3);
         var low2 = Vector512.Create(3);
+        float* dl = stackalloc float[16]; // d*(scale[k] - 32): broadcast straight from memory
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             var scales = Avx512F.ConvertToVector512Int32(Vector128.Create(first8, last8).AsByte()) - Vector512.Create(32);
-            var dl = Vector512.ConvertToSingle(scales) * Vector512.Create(Fp16.Load(b + 108));
+            (Vector512.ConvertToSingle(scales) * Vector512.Create(Fp16.LoadScale(b + 108))).Store(dl);
             var ha = WideLoad.U8x16(b) << 2;      // bit t of hmask → bit 2 after t more right shifts
             var hb = WideLoad.U8x16(b + 16) << 2;
-            var k = Vector512<int>.Zero;
             for (int half = 0; half < 2; half++, x += 128)
             {
                 var qa = WideLoad.U8x16(b + 32 + 32 * half);
                 var qb = WideLoad.U8x16(b + 48 + 32 * half);
+                float* s = dl + 8 * half;
                 for (int j = 0; j < 4; j++)
                 {
-                    var ta = centered * Avx512F.PermuteVar16x32(dl, k);
-                    k += Vector512<int>.One;
-                    var tb = centered * Avx512F.PermuteVar16x32(dl, k);
-                    k += Vector512<int>.One;
+                    var ta = centered * Vector512.Create(s[2 * j]);
+                    var tb = centered * Vector512.Create(s[2 * j + 1]);
                     var ia = Vector512.ConditionalSelect(low2, qa >>> (2 * j), ha);
                     var ib = Vector512.ConditionalSelect(low2, qb >>> (2 * j), hb);
                     acc0 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(ta, ia), Vector512.Load(x + 32 * j), acc0);
@@ -85,6 +86,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var three = Vector256.Create(3);
@@ -93,7 +95,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
-            float d = Fp16.Load(b + 108);
+            float d = Fp16.LoadScale(b + 108);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             for (int s = 0; s < 16; s++, x += 16) // sub-block s: half s/8, pair (s/2)%4, bytes 16*(s&amp;1)
             {
@@ -112,6 +114,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var three = Vector128.Create(3);
@@ -120,7 +123,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
-            float d = Fp16.Load(b + 108);
+            float d = Fp16.LoadScale(b + 108);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             for (int s = 0; s < 16; s++, x += 16)
             {
@@ -147,7 +150,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         float sum = 0;
         for (int i = 0; i < nb; i++, b += 110)
         {
-            float d = Fp16.Load(b + 108);
+            float d = Fp16.LoadScale(b + 108);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             for (int s = 0; s < 16; s++, x += 16)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -17,14 +18,17 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
         return DotScalar(row, x, n / 32);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
-        var iota = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        // q + Offset for the formats without a minimum, so their table is one multiply.
+        var iota = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(T.Offset);
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
-            var table = Vector512.FusedMultiplyAdd(iota, Vector512.Create(T.Scale(b)), Vector512.Create(T.Bias(b)));
+            var table = T.HasMin ? Vector512.FusedMultiplyAdd(iota, Vector512.Create(T.Scale(b)), Vector512.Create(T.Min(b)))
+                : iota * Vector512.Create(T.Scale(b));
             var q = WideLoad.U8x16(b + T.QsOffset);
             acc0 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, q), Vector512.Load(x), acc0);
             acc1 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(table, q >>> 4), Vector512.Load(x + 16), acc1);
@@ -32,6 +36,7 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var low = Vector256.Create(0xF);
@@ -40,7 +45,7 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
             var d = Vector256.Create(T.Scale(b));
-            var m = Vector256.Create(T.Bias(b));
+            var m = Vector256.Create(AffineBlock32<T>.Bias(b, T.Scale(b)));
             var q0 = WideLoad.U8x8(b + T.QsOffset);
             var q1 = WideLoad.U8x8(b + T.QsOffset + 8);
             acc0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q0 & low), d, m), Vector256.Load(x), acc0);
@@ -51,6 +56,7 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var low = Vector128.Create(0xF);
@@ -59,7 +65,7 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
             var d = Vector128.Create(T.Scale(b));
-            var m = Vector128.Create(T.Bias(b));
+            var m = Vector128.Create(AffineBlock32<T>.Bias(b, T.Scale(b)));
             for (int k = 0; k < 16; k += 4)
             {
                 var q = WideLoad.U8x4(b + T.QsOffset + k);
@@ -82,7 +88,7 @@ internal static unsafe class Q4Kernels<T> where T : struct, IAffineBlock32
                 sq += (qs[j] & 0xF) * x[j] + (qs[j] >> 4) * x[j + 16];
                 sx += x[j] + x[j + 16];
             }
-            sum += sq * T.Scale(b) + sx * T.Bias(b);
+            sum += sq * T.Scale(b) + sx * AffineBlock32<T>.Bias(b, T.Scale(b));
         }
         return sum;
     }

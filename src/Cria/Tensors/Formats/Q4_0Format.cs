@@ -14,7 +14,7 @@ public readonly unsafe struct Q4_0Format : IBlockFormat, IAffineBlock32
     {
         for (long i = 0; i < n / 32; i++, src += 18, dst += 32)
         {
-            float d = Fp16.Load(src);
+            float d = Fp16.LoadScale(src);
             byte* qs = src + 2;
             for (int j = 0; j < 16; j++)
             {
@@ -29,6 +29,8 @@ public readonly unsafe struct Q4_0Format : IBlockFormat, IAffineBlock32
     static int IAffineBlock32.Bytes => 18;
     static int IAffineBlock32.QsOffset => 2;
     static int IAffineBlock32.QhOffset => 0;
-    static float IAffineBlock32.Scale(byte* b) => Fp16.Load(b);
-    static float IAffineBlock32.Bias(byte* b) => -8f * Fp16.Load(b);
+    static float IAffineBlock32.Scale(byte* b) => Fp16.LoadScale(b);
+    static bool IAffineBlock32.HasMin => false;
+    static float IAffineBlock32.Min(byte* b) => 0f;
+    static float IAffineBlock32.Offset => -8f;
 }

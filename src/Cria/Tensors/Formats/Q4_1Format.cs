@@ -14,8 +14,8 @@ public readonly unsafe struct Q4_1Format : IBlockFormat, IAffineBlock32
     {
         for (long i = 0; i < n / 32; i++, src += 20, dst += 32)
         {
-            float d = Fp16.Load(src);
-            float m = Fp16.Load(src + 2);
+            float d = Fp16.LoadScale(src);
+            float m = Fp16.LoadScale(src + 2);
             byte* qs = src + 4;
             for (int j = 0; j < 16; j++)
             {
@@ -30,6 +30,8 @@ public readonly unsafe struct Q4_1Format : IBlockFormat, IAffineBlock32
     static int IAffineBlock32.Bytes => 20;
     static int IAffineBlock32.QsOffset => 4;
     static int IAffineBlock32.QhOffset => 0;
-    static float IAffineBlock32.Scale(byte* b) => Fp16.Load(b);
-    static float IAffineBlock32.Bias(byte* b) => Fp16.Load(b + 2);
+    static float IAffineBlock32.Scale(byte* b) => Fp16.LoadScale(b);
+    static bool IAffineBlock32.HasMin => true;
+    static float IAffineBlock32.Min(byte* b) => Fp16.LoadScale(b + 2);
+    static float IAffineBlock32.Offset => 0f;
 }

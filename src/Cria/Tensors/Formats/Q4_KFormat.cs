@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -22,7 +23,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
     {
         for (long i = 0; i < n / 256; i++, src += 144)
         {
-            float d = Fp16.Load(src), min = Fp16.Load(src + 2);
+            float d = Fp16.LoadScale(src), min = Fp16.LoadScale(src + 2);
             byte* scales = src + 4;
             byte* q = src + 16;
             for (int s = 0; s < 8; s += 2, q += 32)
@@ -48,36 +49,37 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
 
     // Each sub-block becomes a 16-entry table d*scale*q - dmin*min (one FMA), looked up with vpermps, which reads
     // only the low nibble of each byte lane: no masking, no int→float conversion per element.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var iota = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        // d*scale[k] at sm[k], -dmin*min[k] at sm[8 + k]: broadcast from memory, which needs no shuffle unit.
+        float* sm = stackalloc float[16];
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
+        var acc2 = Vector512<float>.Zero;
+        var acc3 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 144)
         {
-            // Lanes 0-7: d*scale[k]; lanes 8-15: -dmin*min[k].
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
-            var dm = Vector512.Create(Vector256.Create(Fp16.Load(b)), Vector256.Create(-Fp16.Load(b + 2)));
-            var sm = Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm;
-            var k = Vector512<int>.Zero;
-            var k8 = Vector512.Create(8);
+            var dm = Vector512.Create(Vector256.Create(Fp16.LoadScale(b)), Vector256.Create(-Fp16.LoadScale(b + 2)));
+            (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm).Store(sm);
             for (int j = 0; j < 4; j++, x += 64)
             {
-                var t1 = Vector512.FusedMultiplyAdd(iota, Avx512F.PermuteVar16x32(sm, k), Avx512F.PermuteVar16x32(sm, k8));
-                k += Vector512<int>.One; k8 += Vector512<int>.One;
-                var t2 = Vector512.FusedMultiplyAdd(iota, Avx512F.PermuteVar16x32(sm, k), Avx512F.PermuteVar16x32(sm, k8));
-                k += Vector512<int>.One; k8 += Vector512<int>.One;
+                var t1 = Vector512.FusedMultiplyAdd(iota, Vector512.Create(sm[2 * j]), Vector512.Create(sm[2 * j + 8]));
+                var t2 = Vector512.FusedMultiplyAdd(iota, Vector512.Create(sm[2 * j + 1]), Vector512.Create(sm[2 * j + 9]));
                 var q0 = WideLoad.U8x16(b + 16 + 32 * j);
                 var q1 = WideLoad.U8x16(b + 32 + 32 * j);
                 acc0 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t1, q0), Vector512.Load(x), acc0);
                 acc1 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t1, q1), Vector512.Load(x + 16), acc1);
-                acc0 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t2, q0 >>> 4), Vector512.Load(x + 32), acc0);
-                acc1 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t2, q1 >>> 4), Vector512.Load(x + 48), acc1);
+                acc2 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t2, q0 >>> 4), Vector512.Load(x + 32), acc2);
+                acc3 = Vector512.FusedMultiplyAdd(Avx512F.PermuteVar16x32(t2, q1 >>> 4), Vector512.Load(x + 48), acc3);
             }
         }
-        return Vector512.Sum(acc0 + acc1);
+        return Vector512.Sum((acc0 + acc1) + (acc2 + acc3));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var low = Vector256.Create(0xF);
@@ -85,7 +87,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 144)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             for (int j = 0; j < 4; j++, x += 64, scales >>= 16, mins >>= 16)
             {
@@ -108,6 +110,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var low = Vector128.Create(0xF);
@@ -115,7 +118,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 144)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             for (int j = 0; j < 4; j++, x += 64, scales >>= 16, mins >>= 16)
             {
@@ -143,7 +146,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         float sum = 0;
         for (int i = 0; i < nb; i++, b += 144)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             byte* q = b + 16;
             for (int s = 0; s < 8; s += 2, q += 32, x += 64)
             {

@@ -19,9 +19,11 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         return DotScalar(row, x, n / 32);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
-        var iotaLow = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        // q + Offset for the formats without a minimum, so their table is two multiplies.
+        var iotaLow = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) + Vector512.Create(T.Offset);
         var iotaHigh = iotaLow + Vector512.Create(16f);
         var lane = Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var lanePlus12 = lane + Vector512.Create(12u);
@@ -31,9 +33,8 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
             var d = Vector512.Create(T.Scale(b));
-            var m = Vector512.Create(T.Bias(b));
-            var tableLow = Vector512.FusedMultiplyAdd(iotaLow, d, m);
-            var tableHigh = Vector512.FusedMultiplyAdd(iotaHigh, d, m);
+            var tableLow = T.HasMin ? Vector512.FusedMultiplyAdd(iotaLow, d, Vector512.Create(T.Min(b))) : iotaLow * d;
+            var tableHigh = T.HasMin ? Vector512.FusedMultiplyAdd(iotaHigh, d, Vector512.Create(T.Min(b))) : iotaHigh * d;
             uint qh = Unsafe.ReadUnaligned<uint>(b + T.QhOffset);
             var q = WideLoad.U8x16(b + T.QsOffset).AsUInt32();
             // Bit 4 of lane j becomes bit j (first half) or bit j+16 (second half) of qh.
@@ -45,6 +46,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var low = Vector256.Create(0xFu);
@@ -55,7 +57,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
             var d = Vector256.Create(T.Scale(b));
-            var m = Vector256.Create(T.Bias(b));
+            var m = Vector256.Create(AffineBlock32<T>.Bias(b, T.Scale(b)));
             uint qh = Unsafe.ReadUnaligned<uint>(b + T.QhOffset);
             var qh4 = Vector256.Create(qh << 4);
             var qhHigh = Vector256.Create(qh >> 12);
@@ -72,6 +74,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var low = Vector128.Create(0xF);
@@ -81,7 +84,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
             var d = Vector128.Create(T.Scale(b));
-            var m = Vector128.Create(T.Bias(b));
+            var m = Vector128.Create(AffineBlock32<T>.Bias(b, T.Scale(b)));
             uint qh = Unsafe.ReadUnaligned<uint>(b + T.QhOffset);
             for (int k = 0; k < 16; k += 4)
             {
@@ -119,7 +122,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
                 sq += q0 * x[j] + q1 * x[j + 16];
                 sx += x[j] + x[j + 16];
             }
-            sum += sq * T.Scale(b) + sx * T.Bias(b);
+            sum += sq * T.Scale(b) + sx * AffineBlock32<T>.Bias(b, T.Scale(b));
         }
         return sum;
     }

@@ -17,7 +17,7 @@ public readonly unsafe struct Q5_0Format : IBlockFormat, IAffineBlock32
     {
         for (long i = 0; i < n / 32; i++, src += 22, dst += 32)
         {
-            float d = Fp16.Load(src);
+            float d = Fp16.LoadScale(src);
             uint qh = Unsafe.ReadUnaligned<uint>(src + 2);
             byte* qs = src + 6;
             for (int j = 0; j < 16; j++)
@@ -35,6 +35,8 @@ public readonly unsafe struct Q5_0Format : IBlockFormat, IAffineBlock32
     static int IAffineBlock32.Bytes => 22;
     static int IAffineBlock32.QsOffset => 6;
     static int IAffineBlock32.QhOffset => 2;
-    static float IAffineBlock32.Scale(byte* b) => Fp16.Load(b);
-    static float IAffineBlock32.Bias(byte* b) => -16f * Fp16.Load(b);
+    static float IAffineBlock32.Scale(byte* b) => Fp16.LoadScale(b);
+    static bool IAffineBlock32.HasMin => false;
+    static float IAffineBlock32.Min(byte* b) => 0f;
+    static float IAffineBlock32.Offset => -16f;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -22,7 +23,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
     {
         for (long i = 0; i < n / 256; i++, src += 176)
         {
-            float d = Fp16.Load(src), min = Fp16.Load(src + 2);
+            float d = Fp16.LoadScale(src), min = Fp16.LoadScale(src + 2);
             byte* scales = src + 4;
             byte* qh = src + 16;
             byte* ql = src + 48;
@@ -50,34 +51,32 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
 
     // Each sub-block becomes a 32-entry table d*scale*q - dmin*min in two registers, looked up with vpermt2ps (low
     // 5 bits of the index); one bit-select puts the qh bit at bit 4 under the nibble.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var iotaLow = Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
         var iotaHigh = iotaLow + Vector512.Create(16f);
         var nibble = Vector512.Create(0xF);
+        float* sm = stackalloc float[16]; // d*scale[k] at k, -dmin*min[k] at 8 + k: broadcast straight from memory
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
-            var dm = Vector512.Create(Vector256.Create(Fp16.Load(b)), Vector256.Create(-Fp16.Load(b + 2)));
-            var sm = Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm;
+            var dm = Vector512.Create(Vector256.Create(Fp16.LoadScale(b)), Vector256.Create(-Fp16.LoadScale(b + 2)));
+            (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm).Store(sm);
             var ha = WideLoad.U8x16(b + 16) << 4; // bit s of qh → bit 4 after s more right shifts
             var hb = WideLoad.U8x16(b + 32) << 4;
-            var k = Vector512<int>.Zero;
-            var k8 = Vector512.Create(8);
             for (int j = 0; j < 4; j++, x += 64)
             {
-                var sc = Avx512F.PermuteVar16x32(sm, k);
-                var mn = Avx512F.PermuteVar16x32(sm, k8);
+                var sc = Vector512.Create(sm[2 * j]);
+                var mn = Vector512.Create(sm[2 * j + 8]);
                 var t1Low = Vector512.FusedMultiplyAdd(iotaLow, sc, mn);
                 var t1High = Vector512.FusedMultiplyAdd(iotaHigh, sc, mn);
-                k += Vector512<int>.One; k8 += Vector512<int>.One;
-                sc = Avx512F.PermuteVar16x32(sm, k);
-                mn = Avx512F.PermuteVar16x32(sm, k8);
+                sc = Vector512.Create(sm[2 * j + 1]);
+                mn = Vector512.Create(sm[2 * j + 9]);
                 var t2Low = Vector512.FusedMultiplyAdd(iotaLow, sc, mn);
                 var t2High = Vector512.FusedMultiplyAdd(iotaHigh, sc, mn);
-                k += Vector512<int>.One; k8 += Vector512<int>.One;
 
                 var q0 = WideLoad.U8x16(b + 48 + 32 * j);
                 var q1 = WideLoad.U8x16(b + 64 + 32 * j);
@@ -96,6 +95,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var low = Vector256.Create(0xF);
@@ -104,7 +104,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             for (int s = 0; s < 8; s++, x += 32, scales >>= 8, mins >>= 8)
             {
@@ -124,6 +124,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var low = Vector128.Create(0xF);
@@ -132,7 +133,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             for (int s = 0; s < 8; s++, x += 32, scales >>= 8, mins >>= 8)
             {
@@ -157,7 +158,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         float sum = 0;
         for (int i = 0; i < nb; i++, b += 176)
         {
-            float d = Fp16.Load(b), dmin = Fp16.Load(b + 2);
+            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             for (int s = 0; s < 8; s++, x += 32)
             {
                 KQuantScales.ScaleMin(s, b + 4, out int sc, out int m);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -22,7 +23,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
     {
         for (long i = 0; i < n / 256; i++, src += 210)
         {
-            float d = Fp16.Load(src + 208);
+            float d = Fp16.LoadScale(src + 208);
             byte* ql = src;
             byte* qh = src + 128;
             sbyte* sc = (sbyte*)(src + 192);
@@ -52,50 +53,49 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
     }
 
     // One vector = one sub-block of 16. A bit-select merges the nibble (bits 0-3) with the qh pair (bits 4-5).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var nibble = Vector512.Create(0xF);
         var six = Vector512.Create(0x3F);
+        float* dsc = stackalloc float[32]; // d*scale[k] at k, -32*d*scale[k] at 16 + k: broadcast straight from memory
         var acc0 = Vector512<float>.Zero;
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
-            var dsc = Vector512.ConvertToSingle(WideLoad.I8x16(b + 192)) * Vector512.Create(Fp16.Load(b + 208));
-            var bias = dsc * Vector512.Create(-32f);
-            var k = Vector512<int>.Zero;
+            var scale = Vector512.ConvertToSingle(WideLoad.I8x16(b + 192)) * Vector512.Create(Fp16.LoadScale(b + 208));
+            scale.Store(dsc);
+            (scale * Vector512.Create(-32f)).Store(dsc + 16);
             for (int half = 0; half < 2; half++, x += 128)
             {
                 byte* ql = b + 64 * half;
                 byte* qh = b + 128 + 32 * half;
-                for (int g = 0; g < 32; g += 16) // lanes l = g … g+15: sub-blocks 8*half + g/16 + 0, 2, 4, 6
+                float* s = dsc + 8 * half;
+                for (int g = 0; g < 2; g++, s++) // lanes l = 16g … 16g+15: sub-blocks 8*half + g + 0, 2, 4, 6
                 {
-                    var a = WideLoad.U8x16(ql + g);
-                    var c = WideLoad.U8x16(ql + 32 + g);
-                    var h = WideLoad.U8x16(qh + g);
+                    var a = WideLoad.U8x16(ql + 16 * g);
+                    var c = WideLoad.U8x16(ql + 32 + 16 * g);
+                    var h = WideLoad.U8x16(qh + 16 * g);
                     var h4 = h << 4;
                     var q1 = Vector512.ConditionalSelect(nibble, a, h4) & six;
                     var q2 = Vector512.ConditionalSelect(nibble, c, h4 >>> 2) & six;
                     var q3 = Vector512.ConditionalSelect(nibble, a >>> 4, h) & six;
                     var q4 = Vector512.ConditionalSelect(nibble, c >>> 4, h >>> 2) & six;
-                    var k2 = k + Vector512.Create(2);
-                    var k4 = k + Vector512.Create(4);
-                    var k6 = k + Vector512.Create(6);
-                    var w1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q1), Avx512F.PermuteVar16x32(dsc, k), Avx512F.PermuteVar16x32(bias, k));
-                    var w2 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q2), Avx512F.PermuteVar16x32(dsc, k2), Avx512F.PermuteVar16x32(bias, k2));
-                    var w3 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q3), Avx512F.PermuteVar16x32(dsc, k4), Avx512F.PermuteVar16x32(bias, k4));
-                    var w4 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q4), Avx512F.PermuteVar16x32(dsc, k6), Avx512F.PermuteVar16x32(bias, k6));
-                    acc0 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + g), acc0);
-                    acc1 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(x + g + 32), acc1);
-                    acc0 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(x + g + 64), acc0);
-                    acc1 = Vector512.FusedMultiplyAdd(w4, Vector512.Load(x + g + 96), acc1);
-                    k += Vector512<int>.One;
+                    var w1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q1), Vector512.Create(s[0]), Vector512.Create(s[16]));
+                    var w2 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q2), Vector512.Create(s[2]), Vector512.Create(s[18]));
+                    var w3 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q3), Vector512.Create(s[4]), Vector512.Create(s[20]));
+                    var w4 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(q4), Vector512.Create(s[6]), Vector512.Create(s[22]));
+                    acc0 = Vector512.FusedMultiplyAdd(w1, Vector512.Load(x + 16 * g), acc0);
+                    acc1 = Vector512.FusedMultiplyAdd(w2, Vector512.Load(x + 16 * g + 32), acc1);
+                    acc0 = Vector512.FusedMultiplyAdd(w3, Vector512.Load(x + 16 * g + 64), acc0);
+                    acc1 = Vector512.FusedMultiplyAdd(w4, Vector512.Load(x + 16 * g + 96), acc1);
                 }
-                k += Vector512.Create(6);
             }
         }
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var low = Vector256.Create(0xF);
@@ -104,7 +104,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
-            float d = Fp16.Load(b + 208);
+            float d = Fp16.LoadScale(b + 208);
             sbyte* sc = (sbyte*)(b + 192);
             for (int s = 0; s < 16; s++, x += 16) // sub-block s: half s/8, quarter r = (s/2)%4, lanes 16*(s&amp;1) …
             {
@@ -124,6 +124,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         return Vector256.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var low = Vector128.Create(0xF);
@@ -132,7 +133,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
-            float d = Fp16.Load(b + 208);
+            float d = Fp16.LoadScale(b + 208);
             sbyte* sc = (sbyte*)(b + 192);
             for (int s = 0; s < 16; s++, x += 16)
             {
@@ -160,7 +161,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         float sum = 0;
         for (int i = 0; i < nb; i++, b += 210)
         {
-            float d = Fp16.Load(b + 208);
+            float d = Fp16.LoadScale(b + 208);
             sbyte* sc = (sbyte*)(b + 192);
             for (int s = 0; s < 16; s++, x += 16)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
@@ -15,7 +16,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
     {
         for (long i = 0; i < n / 32; i++, src += 34, dst += 32)
         {
-            float d = Fp16.Load(src);
+            float d = Fp16.LoadScale(src);
             sbyte* qs = (sbyte*)(src + 2);
             for (int j = 0; j < 32; j++) dst[j] = qs[j] * d;
         }
@@ -30,6 +31,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
         return DotScalar(row, x, n / 32);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot512(byte* b, float* x, int nb)
     {
         var acc0 = Vector512<float>.Zero;
@@ -39,20 +41,21 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
         {
             var s0 = Vector512.ConvertToSingle(WideLoad.I8x16(b + 2)) * Vector512.Load(x);
             s0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(WideLoad.I8x16(b + 18)), Vector512.Load(x + 16), s0);
-            acc0 = Vector512.FusedMultiplyAdd(s0, Vector512.Create(Fp16.Load(b)), acc0);
+            acc0 = Vector512.FusedMultiplyAdd(s0, Vector512.Create(Fp16.LoadScale(b)), acc0);
             var s1 = Vector512.ConvertToSingle(WideLoad.I8x16(b + 36)) * Vector512.Load(x + 32);
             s1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(WideLoad.I8x16(b + 52)), Vector512.Load(x + 48), s1);
-            acc1 = Vector512.FusedMultiplyAdd(s1, Vector512.Create(Fp16.Load(b + 34)), acc1);
+            acc1 = Vector512.FusedMultiplyAdd(s1, Vector512.Create(Fp16.LoadScale(b + 34)), acc1);
         }
         if (i < nb)
         {
             var s0 = Vector512.ConvertToSingle(WideLoad.I8x16(b + 2)) * Vector512.Load(x);
             s0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(WideLoad.I8x16(b + 18)), Vector512.Load(x + 16), s0);
-            acc0 = Vector512.FusedMultiplyAdd(s0, Vector512.Create(Fp16.Load(b)), acc0);
+            acc0 = Vector512.FusedMultiplyAdd(s0, Vector512.Create(Fp16.LoadScale(b)), acc0);
         }
         return Vector512.Sum(acc0 + acc1);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
         var acc = Vector256<float>.Zero;
@@ -62,11 +65,12 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
             var s1 = Vector256.ConvertToSingle(WideLoad.I8x8(b + 10)) * Vector256.Load(x + 8);
             s0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(WideLoad.I8x8(b + 18)), Vector256.Load(x + 16), s0);
             s1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(WideLoad.I8x8(b + 26)), Vector256.Load(x + 24), s1);
-            acc = Vector256.FusedMultiplyAdd(s0 + s1, Vector256.Create(Fp16.Load(b)), acc);
+            acc = Vector256.FusedMultiplyAdd(s0 + s1, Vector256.Create(Fp16.LoadScale(b)), acc);
         }
         return Vector256.Sum(acc);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
         var acc = Vector128<float>.Zero;
@@ -79,7 +83,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
                 s0 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(WideLoad.I8x4(b + 2 + k)), Vector128.Load(x + k), s0);
                 s1 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(WideLoad.I8x4(b + 6 + k)), Vector128.Load(x + k + 4), s1);
             }
-            acc = Vector128.MultiplyAddEstimate(s0 + s1, Vector128.Create(Fp16.Load(b)), acc);
+            acc = Vector128.MultiplyAddEstimate(s0 + s1, Vector128.Create(Fp16.LoadScale(b)), acc);
         }
         return Vector128.Sum(acc);
     }
@@ -92,7 +96,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
             sbyte* qs = (sbyte*)(b + 2);
             float s = 0;
             for (int j = 0; j < 32; j++) s += qs[j] * x[j];
-            sum += s * Fp16.Load(b);
+            sum += s * Fp16.LoadScale(b);
         }
         return sum;
     }
