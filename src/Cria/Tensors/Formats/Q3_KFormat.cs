@@ -27,14 +27,15 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
             KQuantScales.Q3Scales(src + 96, out *(ulong*)scales, out *(ulong*)(scales + 8));
             byte* hm = src;
             byte* q = src + 32;
-            int s = 0, m = 1;
+            int s = 0, t = 0; // t: the hmask bit of this pair of sub-blocks
             for (int half = 0; half < 2; half++, q += 32)
-                for (int shift = 0; shift < 8; shift += 2, m <<= 1)
+                for (int shift = 0; shift < 8; shift += 2, t++)
                 {
+                    // (q2 | high << 2) - 4 is ggml's q2 - (high ? 0 : 4), without a data-dependent branch.
                     float dl = dAll * (scales[s++] - 32);
-                    for (int l = 0; l < 16; l++) *y++ = dl * (((q[l] >> shift) & 3) - ((hm[l] & m) != 0 ? 0 : 4));
+                    for (int l = 0; l < 16; l++) *y++ = dl * ((((q[l] >> shift) & 3) | (((hm[l] >> t) & 1) << 2)) - 4);
                     dl = dAll * (scales[s++] - 32);
-                    for (int l = 0; l < 16; l++) *y++ = dl * (((q[l + 16] >> shift) & 3) - ((hm[l + 16] & m) != 0 ? 0 : 4));
+                    for (int l = 0; l < 16; l++) *y++ = dl * ((((q[l + 16] >> shift) & 3) | (((hm[l + 16] >> t) & 1) << 2)) - 4);
                 }
         }
     }
@@ -89,60 +90,78 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot256(byte* b, float* x, int nb)
     {
-        var three = Vector256.Create(3);
-        var four = Vector256.Create(4);
+        float* dl = stackalloc float[16];
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
-            float d = Fp16.LoadScale(b + 108);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
-            for (int s = 0; s < 16; s++, x += 16) // sub-block s: half s/8, pair (s/2)%4, bytes 16*(s&amp;1)
+            var d = Vector256.Create(Fp16.LoadScale(b + 108));
+            (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(first8).AsByte()) - Vector256.Create(32)) * d).Store(dl);
+            (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(last8).AsByte()) - Vector256.Create(32)) * d).Store(dl + 8);
+            for (int half = 0; half < 2; half++, x += 128)
             {
-                int half = s >> 3, shift = 2 * ((s >> 1) & 3), t = s >> 1;
-                float dl = d * ((int)((s < 8 ? first8 >> (8 * s) : last8 >> (8 * s - 64)) & 0xFF) - 32);
-                byte* q = b + 32 + 32 * half + 16 * (s & 1);
-                byte* h = b + 16 * (s & 1);
-                var vdl = Vector256.Create(dl);
-                var bias = Vector256.Create(-4 * dl);
-                var i0 = ((WideLoad.U8x8(q) >>> shift) & three) | (((WideLoad.U8x8(h) << 2) >>> t) & four);
-                var i1 = ((WideLoad.U8x8(q + 8) >>> shift) & three) | (((WideLoad.U8x8(h + 8) << 2) >>> t) & four);
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(i0), vdl, bias), Vector256.Load(x), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(i1), vdl, bias), Vector256.Load(x + 8), acc1);
+                byte* q = b + 32 + 32 * half;
+                for (int l = 0; l < 32; l += 8) // lanes l … l+7 of the four pairs share their qs/hmask bytes
+                {
+                    var qs = WideLoad.U8x8(q + l);
+                    var hm = WideLoad.U8x8(b + l) << 2; // hmask bit t → bit 2 after t right shifts
+                    float* s = dl + 8 * half + (l >> 4);
+                    int t = 4 * half;
+                    acc0 = Vector256.FusedMultiplyAdd(Weights256(qs, hm, 0, t, s[0]), Vector256.Load(x + l), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Weights256(qs, hm, 2, t + 1, s[2]), Vector256.Load(x + l + 32), acc1);
+                    acc0 = Vector256.FusedMultiplyAdd(Weights256(qs, hm, 4, t + 2, s[4]), Vector256.Load(x + l + 64), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Weights256(qs, hm, 6, t + 3, s[6]), Vector256.Load(x + l + 96), acc1);
+                }
             }
         }
         return Vector256.Sum(acc0 + acc1);
     }
 
+    /// <summary>dl·((q2 | high &lt;&lt; 2) − 4) for 8 lanes: q2 = bits <paramref name="shift"/>… of qs, high = bit 2 of hm &gt;&gt; t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Weights256(Vector256<int> qs, Vector256<int> hm, int shift, int t, float dl)
+    {
+        var v = (((qs >>> shift) & Vector256.Create(3)) | ((hm >>> t) & Vector256.Create(4))) - Vector256.Create(4);
+        return Vector256.ConvertToSingle(v) * Vector256.Create(dl);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float Dot128(byte* b, float* x, int nb)
     {
-        var three = Vector128.Create(3);
-        var four = Vector128.Create(4);
+        byte* scales = stackalloc byte[16];
+        float* dl = stackalloc float[16];
         var acc0 = Vector128<float>.Zero;
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
+            KQuantScales.Q3Scales(b + 96, out *(ulong*)scales, out *(ulong*)(scales + 8));
             float d = Fp16.LoadScale(b + 108);
-            KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
-            for (int s = 0; s < 16; s++, x += 16)
+            for (int k = 0; k < 16; k++) dl[k] = d * (scales[k] - 32);
+            for (int half = 0; half < 2; half++, x += 128)
             {
-                int half = s >> 3, shift = 2 * ((s >> 1) & 3), t = s >> 1;
-                float dl = d * ((int)((s < 8 ? first8 >> (8 * s) : last8 >> (8 * s - 64)) & 0xFF) - 32);
-                byte* q = b + 32 + 32 * half + 16 * (s & 1);
-                byte* h = b + 16 * (s & 1);
-                var vdl = Vector128.Create(dl);
-                var bias = Vector128.Create(-4 * dl);
-                for (int l = 0; l < 16; l += 8)
+                byte* q = b + 32 + 32 * half;
+                for (int l = 0; l < 32; l += 4) // lanes l … l+3 of the four pairs share their qs/hmask bytes
                 {
-                    var i0 = ((WideLoad.U8x4(q + l) >>> shift) & three) | (((WideLoad.U8x4(h + l) << 2) >>> t) & four);
-                    var i1 = ((WideLoad.U8x4(q + l + 4) >>> shift) & three) | (((WideLoad.U8x4(h + l + 4) << 2) >>> t) & four);
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(i0), vdl, bias), Vector128.Load(x + l), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(i1), vdl, bias), Vector128.Load(x + l + 4), acc1);
+                    var qs = WideLoad.U8x4(q + l);
+                    var hm = WideLoad.U8x4(b + l) << 2; // hmask bit t → bit 2 after t right shifts
+                    float* s = dl + 8 * half + (l >> 4);
+                    int t = 4 * half;
+                    acc0 = Vector128.MultiplyAddEstimate(Weights128(qs, hm, 0, t, s[0]), Vector128.Load(x + l), acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Weights128(qs, hm, 2, t + 1, s[2]), Vector128.Load(x + l + 32), acc1);
+                    acc0 = Vector128.MultiplyAddEstimate(Weights128(qs, hm, 4, t + 2, s[4]), Vector128.Load(x + l + 64), acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Weights128(qs, hm, 6, t + 3, s[6]), Vector128.Load(x + l + 96), acc1);
                 }
             }
         }
         return Vector128.Sum(acc0 + acc1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Weights128(Vector128<int> qs, Vector128<int> hm, int shift, int t, float dl)
+    {
+        var v = (((qs >>> shift) & Vector128.Create(3)) | ((hm >>> t) & Vector128.Create(4))) - Vector128.Create(4);
+        return Vector128.ConvertToSingle(v) * Vector128.Create(dl);
     }
 
     private static float DotScalar(byte* b, float* x, int nb)
@@ -160,7 +179,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
                 byte* h = b + 16 * (s & 1);
                 float sq = 0;
                 for (int l = 0; l < 16; l++)
-                    sq += (((q[l] >> shift) & 3) - (((h[l] >> t) & 1) != 0 ? 0 : 4)) * x[l];
+                    sq += ((((q[l] >> shift) & 3) | (((h[l] >> t) & 1) << 2)) - 4) * x[l];
                 sum += d * scale * sq;
             }
         }

@@ -27,15 +27,15 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
             byte* scales = src + 4;
             byte* qh = src + 16;
             byte* ql = src + 48;
-            int u1 = 1, u2 = 2;
-            for (int s = 0; s < 8; s += 2, ql += 32, u1 <<= 2, u2 <<= 2)
+            for (int s = 0; s < 8; s += 2, ql += 32)
             {
                 KQuantScales.ScaleMin(s, scales, out int sc, out int m);
                 float d1 = d * sc, m1 = min * m;
                 KQuantScales.ScaleMin(s + 1, scales, out sc, out m);
                 float d2 = d * sc, m2 = min * m;
-                for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xF) + ((qh[l] & u1) != 0 ? 16 : 0)) - m1;
-                for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + ((qh[l] & u2) != 0 ? 16 : 0)) - m2;
+                // Bit s (s + 1) of qh[l] adds 16: ggml's (qh[l] & u ? 16 : 0), without a data-dependent branch.
+                for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xF) + (((qh[l] >> s) & 1) << 4)) - m1;
+                for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + (((qh[l] >> (s + 1)) & 1) << 4)) - m2;
             }
         }
     }
@@ -100,24 +100,29 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
     {
         var low = Vector256.Create(0xF);
         var bit4 = Vector256.Create(0x10);
+        float* sm = stackalloc float[16]; // d*scale[k] at k, -dmin*min[k] at 8 + k
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
-            float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
-            for (int s = 0; s < 8; s++, x += 32, scales >>= 8, mins >>= 8)
+            (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(scales).AsByte())) * Vector256.Create(Fp16.LoadScale(b))).Store(sm);
+            (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(mins).AsByte())) * Vector256.Create(-Fp16.LoadScale(b + 2))).Store(sm + 8);
+            for (int j = 0; j < 4; j++, x += 64) // sub-blocks 2j (low nibbles, qh bit 2j) and 2j+1 (high nibbles, bit 2j+1)
             {
-                var dl = Vector256.Create(d * (int)(scales & 0xFF));
-                var ml = Vector256.Create(-dmin * (int)(mins & 0xFF));
-                byte* q = b + 48 + 32 * (s >> 1);
-                int nibbleShift = 4 * (s & 1);
-                for (int l = 0; l < 32; l += 16)
+                byte* q = b + 48 + 32 * j;
+                var d1 = Vector256.Create(sm[2 * j]);
+                var m1 = Vector256.Create(sm[2 * j + 8]);
+                var d2 = Vector256.Create(sm[2 * j + 1]);
+                var m2 = Vector256.Create(sm[2 * j + 9]);
+                for (int l = 0; l < 32; l += 8)
                 {
-                    var qa = ((WideLoad.U8x8(q + l) >>> nibbleShift) & low) | (((WideLoad.U8x8(b + 16 + l) << 4) >>> s) & bit4);
-                    var qb = ((WideLoad.U8x8(q + l + 8) >>> nibbleShift) & low) | (((WideLoad.U8x8(b + 24 + l) << 4) >>> s) & bit4);
-                    acc0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(qa), dl, ml), Vector256.Load(x + l), acc0);
-                    acc1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(qb), dl, ml), Vector256.Load(x + l + 8), acc1);
+                    var qs = WideLoad.U8x8(q + l);
+                    var h = WideLoad.U8x8(b + 16 + l) << 4; // qh bit s → bit 4 after s right shifts
+                    var v1 = (qs & low) | ((h >>> (2 * j)) & bit4);
+                    var v2 = (qs >>> 4) | ((h >>> (2 * j + 1)) & bit4);
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(v1), d1, m1), Vector256.Load(x + l), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(v2), d2, m2), Vector256.Load(x + l + 32), acc1);
                 }
             }
         }
@@ -135,18 +140,21 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         {
             float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
-            for (int s = 0; s < 8; s++, x += 32, scales >>= 8, mins >>= 8)
+            for (int j = 0; j < 4; j++, x += 64, scales >>= 16, mins >>= 16)
             {
-                var dl = Vector128.Create(d * (int)(scales & 0xFF));
-                var ml = Vector128.Create(-dmin * (int)(mins & 0xFF));
-                byte* q = b + 48 + 32 * (s >> 1);
-                int nibbleShift = 4 * (s & 1);
-                for (int l = 0; l < 32; l += 8)
+                byte* q = b + 48 + 32 * j;
+                var d1 = Vector128.Create(d * (int)(scales & 0xFF));
+                var m1 = Vector128.Create(-dmin * (int)(mins & 0xFF));
+                var d2 = Vector128.Create(d * (int)((scales >> 8) & 0xFF));
+                var m2 = Vector128.Create(-dmin * (int)((mins >> 8) & 0xFF));
+                for (int l = 0; l < 32; l += 4)
                 {
-                    var qa = ((WideLoad.U8x4(q + l) >>> nibbleShift) & low) | (((WideLoad.U8x4(b + 16 + l) << 4) >>> s) & bit4);
-                    var qb = ((WideLoad.U8x4(q + l + 4) >>> nibbleShift) & low) | (((WideLoad.U8x4(b + 20 + l) << 4) >>> s) & bit4);
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(qa), dl, ml), Vector128.Load(x + l), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(qb), dl, ml), Vector128.Load(x + l + 4), acc1);
+                    var qs = WideLoad.U8x4(q + l);
+                    var h = WideLoad.U8x4(b + 16 + l) << 4; // qh bit s → bit 4 after s right shifts
+                    var v1 = (qs & low) | ((h >>> (2 * j)) & bit4);
+                    var v2 = (qs >>> 4) | ((h >>> (2 * j + 1)) & bit4);
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(v1), d1, m1), Vector128.Load(x + l), acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(v2), d2, m2), Vector128.Load(x + l + 32), acc1);
                 }
             }
         }

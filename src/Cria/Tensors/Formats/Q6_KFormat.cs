@@ -100,25 +100,34 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
     {
         var low = Vector256.Create(0xF);
         var two = Vector256.Create(0x30);
+        var m32 = Vector256.Create(32);
+        float* dsc = stackalloc float[16];
         var acc0 = Vector256<float>.Zero;
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
-            float d = Fp16.LoadScale(b + 208);
-            sbyte* sc = (sbyte*)(b + 192);
-            for (int s = 0; s < 16; s++, x += 16) // sub-block s: half s/8, quarter r = (s/2)%4, lanes 16*(s&amp;1) …
+            var d = Vector256.Create(Fp16.LoadScale(b + 208));
+            (Vector256.ConvertToSingle(WideLoad.I8x8(b + 192)) * d).Store(dsc);
+            (Vector256.ConvertToSingle(WideLoad.I8x8(b + 200)) * d).Store(dsc + 8);
+            for (int half = 0; half < 2; half++, x += 128)
             {
-                int half = s >> 3, r = (s >> 1) & 3, lane = 16 * (s & 1);
-                byte* ql = b + 64 * half + 32 * (r & 1) + lane;
-                byte* qh = b + 128 + 32 * half + lane;
-                int nibbleShift = 4 * (r >> 1), highShift = 2 * r;
-                float dl = d * sc[8 * half + 2 * r + (s & 1)];
-                var vdl = Vector256.Create(dl);
-                var bias = Vector256.Create(-32 * dl);
-                var q0 = ((WideLoad.U8x8(ql) >>> nibbleShift) & low) | (((WideLoad.U8x8(qh) << 4) >>> highShift) & two);
-                var q1 = ((WideLoad.U8x8(ql + 8) >>> nibbleShift) & low) | (((WideLoad.U8x8(qh + 8) << 4) >>> highShift) & two);
-                acc0 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q0), vdl, bias), Vector256.Load(x), acc0);
-                acc1 = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q1), vdl, bias), Vector256.Load(x + 8), acc1);
+                byte* ql = b + 64 * half;
+                byte* qh = b + 128 + 32 * half;
+                for (int l = 0; l < 32; l += 8) // lanes l … l+7 of the four quarters share their ql/qh bytes
+                {
+                    float* s = dsc + 8 * half + (l >> 4);
+                    var a = WideLoad.U8x8(ql + l);
+                    var c = WideLoad.U8x8(ql + 32 + l);
+                    var h = WideLoad.U8x8(qh + l);
+                    var q1 = ((a & low) | ((h << 4) & two)) - m32;
+                    var q2 = ((c & low) | ((h << 2) & two)) - m32;
+                    var q3 = ((a >>> 4) | (h & two)) - m32;
+                    var q4 = ((c >>> 4) | ((h >>> 2) & two)) - m32;
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q1) * Vector256.Create(s[0]), Vector256.Load(x + l), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q2) * Vector256.Create(s[2]), Vector256.Load(x + l + 32), acc1);
+                    acc0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q3) * Vector256.Create(s[4]), Vector256.Load(x + l + 64), acc0);
+                    acc1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(q4) * Vector256.Create(s[6]), Vector256.Load(x + l + 96), acc1);
+                }
             }
         }
         return Vector256.Sum(acc0 + acc1);
@@ -129,27 +138,32 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
     {
         var low = Vector128.Create(0xF);
         var two = Vector128.Create(0x30);
+        var m32 = Vector128.Create(32);
+        float* dsc = stackalloc float[16];
         var acc0 = Vector128<float>.Zero;
         var acc1 = Vector128<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
             float d = Fp16.LoadScale(b + 208);
-            sbyte* sc = (sbyte*)(b + 192);
-            for (int s = 0; s < 16; s++, x += 16)
+            for (int k = 0; k < 16; k++) dsc[k] = d * ((sbyte*)(b + 192))[k];
+            for (int half = 0; half < 2; half++, x += 128)
             {
-                int half = s >> 3, r = (s >> 1) & 3, lane = 16 * (s & 1);
-                byte* ql = b + 64 * half + 32 * (r & 1) + lane;
-                byte* qh = b + 128 + 32 * half + lane;
-                int nibbleShift = 4 * (r >> 1), highShift = 2 * r;
-                float dl = d * sc[8 * half + 2 * r + (s & 1)];
-                var vdl = Vector128.Create(dl);
-                var bias = Vector128.Create(-32 * dl);
-                for (int l = 0; l < 16; l += 8)
+                byte* ql = b + 64 * half;
+                byte* qh = b + 128 + 32 * half;
+                for (int l = 0; l < 32; l += 4) // lanes l … l+3 of the four quarters share their ql/qh bytes
                 {
-                    var q0 = ((WideLoad.U8x4(ql + l) >>> nibbleShift) & low) | (((WideLoad.U8x4(qh + l) << 4) >>> highShift) & two);
-                    var q1 = ((WideLoad.U8x4(ql + l + 4) >>> nibbleShift) & low) | (((WideLoad.U8x4(qh + l + 4) << 4) >>> highShift) & two);
-                    acc0 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q0), vdl, bias), Vector128.Load(x + l), acc0);
-                    acc1 = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q1), vdl, bias), Vector128.Load(x + l + 4), acc1);
+                    float* s = dsc + 8 * half + (l >> 4);
+                    var a = WideLoad.U8x4(ql + l);
+                    var c = WideLoad.U8x4(ql + 32 + l);
+                    var h = WideLoad.U8x4(qh + l);
+                    var q1 = ((a & low) | ((h << 4) & two)) - m32;
+                    var q2 = ((c & low) | ((h << 2) & two)) - m32;
+                    var q3 = ((a >>> 4) | (h & two)) - m32;
+                    var q4 = ((c >>> 4) | ((h >>> 2) & two)) - m32;
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q1) * Vector128.Create(s[0]), Vector128.Load(x + l), acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q2) * Vector128.Create(s[2]), Vector128.Load(x + l + 32), acc1);
+                    acc0 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q3) * Vector128.Create(s[4]), Vector128.Load(x + l + 64), acc0);
+                    acc1 = Vector128.MultiplyAddEstimate(Vector128.ConvertToSingle(q4) * Vector128.Create(s[6]), Vector128.Load(x + l + 96), acc1);
                 }
             }
         }
