@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Cria.Tensors.Formats;
 
 /// <summary>Q4_0: blocks of 32 4-bit values with one fp16 scale, 18 bytes (ggml-common.h):
@@ -9,10 +11,23 @@ public readonly unsafe struct Q4_0Format : IBlockFormat, IAffineBlock32
     public static int BlockElements => 32;
     public static int BlockBytes => 18;
 
-    /// <summary>ggml <c>dequantize_row_q4_0</c>: the integer <c>q - 8</c> times d (one rounding).</summary>
+    /// <summary>ggml <c>dequantize_row_q4_0</c>: the integer <c>q - 8</c> times d (one rounding; so in the 512-bit body).</summary>
     public static void Dequantize(byte* src, float* dst, long n)
     {
-        for (long i = 0; i < n / 32; i++, src += 18, dst += 32)
+        long i = 0;
+        if (SimdTier.MaxVectorBits >= 512 && SimdTier.Has512)
+        {
+            var low = Vector512.Create(0xF);
+            var eight = Vector512.Create(8);
+            for (; i < n / 32; i++, src += 18, dst += 32)
+            {
+                var d = Vector512.Create(Fp16.LoadScale(src));
+                var q = WideLoad.U8x16(src + 2);
+                (Vector512.ConvertToSingle((q & low) - eight) * d).Store(dst);
+                (Vector512.ConvertToSingle((q >>> 4) - eight) * d).Store(dst + 16);
+            }
+        }
+        for (; i < n / 32; i++, src += 18, dst += 32)
         {
             float d = Fp16.LoadScale(src);
             byte* qs = src + 2;

@@ -18,9 +18,15 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
     public static int BlockElements => 256;
     public static int BlockBytes => 144;
 
-    /// <summary>ggml <c>dequantize_row_q4_K</c>: <c>d1*q - m1</c> with <c>d1 = d*scale</c>, <c>m1 = dmin*min</c>.</summary>
+    /// <summary>ggml <c>dequantize_row_q4_K</c>: <c>d1*q - m1</c> with <c>d1 = d*scale</c>, <c>m1 = dmin*min</c>
+    /// (a multiply, then a subtraction, also in the 512-bit body).</summary>
     public static void Dequantize(byte* src, float* y, long n)
     {
+        if (SimdTier.MaxVectorBits >= 512 && SimdTier.Has512)
+        {
+            Dequantize512(src, y, n / 256);
+            return;
+        }
         for (long i = 0; i < n / 256; i++, src += 144)
         {
             float d = Fp16.LoadScale(src), min = Fp16.LoadScale(src + 2);
@@ -34,6 +40,31 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
                 float d2 = d * sc, m2 = min * m;
                 for (int l = 0; l < 32; l++) *y++ = d1 * (q[l] & 0xF) - m1;
                 for (int l = 0; l < 32; l++) *y++ = d2 * (q[l] >> 4) - m2;
+            }
+        }
+    }
+
+    private static void Dequantize512(byte* src, float* y, long nb)
+    {
+        var low = Vector512.Create(0xF);
+        for (long i = 0; i < nb; i++, src += 144)
+        {
+            float d = Fp16.LoadScale(src), min = Fp16.LoadScale(src + 2);
+            byte* q = src + 16;
+            for (int s = 0; s < 8; s += 2, q += 32, y += 64)
+            {
+                KQuantScales.ScaleMin(s, src + 4, out int sc, out int m);
+                var d1 = Vector512.Create(d * sc);
+                var m1 = Vector512.Create(min * m);
+                KQuantScales.ScaleMin(s + 1, src + 4, out sc, out m);
+                var d2 = Vector512.Create(d * sc);
+                var m2 = Vector512.Create(min * m);
+                var q0 = WideLoad.U8x16(q);
+                var q1 = WideLoad.U8x16(q + 16);
+                (d1 * Vector512.ConvertToSingle(q0 & low) - m1).Store(y);
+                (d1 * Vector512.ConvertToSingle(q1 & low) - m1).Store(y + 16);
+                (d2 * Vector512.ConvertToSingle(q0 >>> 4) - m2).Store(y + 32);
+                (d2 * Vector512.ConvertToSingle(q1 >>> 4) - m2).Store(y + 48);
             }
         }
     }

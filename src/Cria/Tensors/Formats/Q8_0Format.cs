@@ -11,10 +11,18 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
     public static int BlockElements => 32;
     public static int BlockBytes => 34;
 
-    /// <summary>ggml <c>dequantize_row_q8_0</c>: <c>y = qs[j]*d</c>.</summary>
+    /// <summary>ggml <c>dequantize_row_q8_0</c>: <c>y = qs[j]*d</c> (the 512-bit body does the same single multiply).</summary>
     public static void Dequantize(byte* src, float* dst, long n)
     {
-        for (long i = 0; i < n / 32; i++, src += 34, dst += 32)
+        long i = 0;
+        if (SimdTier.MaxVectorBits >= 512 && SimdTier.Has512)
+            for (; i < n / 32; i++, src += 34, dst += 32)
+            {
+                var d = Vector512.Create(Fp16.LoadScale(src));
+                (Vector512.ConvertToSingle(WideLoad.I8x16(src + 2)) * d).Store(dst);
+                (Vector512.ConvertToSingle(WideLoad.I8x16(src + 18)) * d).Store(dst + 16);
+            }
+        for (; i < n / 32; i++, src += 34, dst += 32)
         {
             float d = Fp16.LoadScale(src);
             sbyte* qs = (sbyte*)(src + 2);
