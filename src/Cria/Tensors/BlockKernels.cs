@@ -31,6 +31,18 @@ public readonly unsafe struct BlockKernels
         var list = new[]
         {
             For<F32Format>(),
+            For<F16Format>(),
+            For<BF16Format>(),
+            For<Q8_0Format>(),
+            For<Q4_0Format>(),
+            For<Q4_1Format>(),
+            For<Q5_0Format>(),
+            For<Q5_1Format>(),
+            For<Q2_KFormat>(),
+            For<Q3_KFormat>(),
+            For<Q4_KFormat>(),
+            For<Q5_KFormat>(),
+            For<Q6_KFormat>(),
         };
         return list.ToDictionary(k => k.Type);
     }

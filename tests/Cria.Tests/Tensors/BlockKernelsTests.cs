@@ -1,0 +1,60 @@
+using Cria.Tensors;
+using Cria.Tensors.Formats;
+
+namespace Cria.Tests.Tensors;
+
+public sealed unsafe class BlockKernelsTests
+{
+    [Fact]
+    public void Every_llama_weight_type_is_registered_with_ggml_geometry()
+    {
+        GgmlType[] expected =
+        [
+            GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
+            GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K,
+        ];
+        Assert.Equal(expected.Order(), BlockKernels.SupportedTypes.Order());
+        foreach (var type in expected)
+        {
+            var kernels = BlockKernels.Get(type, "t");
+            var info = TensorTypeInfo.Get(type);
+            Assert.Equal((info.BlockElements, info.BlockBytes), (kernels.BlockElements, kernels.BlockBytes));
+        }
+    }
+
+    [Fact]
+    public void Unsupported_type_names_the_tensor()
+    {
+        var e = Assert.Throws<CriaException>(() => BlockKernels.Get(GgmlType.IQ2_XS, "blk.0.ffn_down.weight"));
+        Assert.Contains("blk.0.ffn_down.weight", e.Message);
+        Assert.Contains("IQ2_XS", e.Message);
+    }
+
+    [Fact]
+    public void Fp16_conversion_equals_System_Half_for_every_pattern()
+    {
+        // An independent check of the bit trick: System.Half is exact and also quietens NaN, keeping the payload.
+        for (int h = 0; h < 65536; h++)
+        {
+            float expected = (float)BitConverter.UInt16BitsToHalf((ushort)h);
+            float actual = Fp16.ToSingle((ushort)h);
+            Assert.True(BitConverter.SingleToUInt32Bits(expected) == BitConverter.SingleToUInt32Bits(actual),
+                $"fp16 0x{h:x4}: {actual} (0x{BitConverter.SingleToUInt32Bits(actual):x8}), System.Half gives 0x{BitConverter.SingleToUInt32Bits(expected):x8}");
+            ushort bits = (ushort)h;
+            Assert.True(BitConverter.SingleToUInt32Bits(actual) == BitConverter.SingleToUInt32Bits(Fp16.LoadScale((byte*)&bits)),
+                $"fp16 0x{h:x4}: the scale table differs from the conversion");
+        }
+    }
+
+    [Theory]
+    [InlineData("512", 512)]
+    [InlineData("256", 256)]
+    [InlineData("300", 256)]
+    [InlineData("128", 128)]
+    [InlineData("0", 0)]
+    [InlineData("64", 0)]
+    public void Tier_setting_rounds_down_to_a_body(string text, int expected)
+    {
+        Assert.Equal(expected, SimdTier.Normalize(int.Parse(text)));
+    }
+}
