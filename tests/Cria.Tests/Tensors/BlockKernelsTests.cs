@@ -68,6 +68,26 @@ public sealed unsafe class BlockKernelsTests
         }
     }
 
+    [Fact]
+    public void Word_wise_scale_unpacking_matches_get_scale_min_k4()
+    {
+        var rng = new Random(11);
+        byte[] block = new byte[16];
+        for (int trial = 0; trial < 5000; trial++)
+        {
+            rng.NextBytes(block);
+            fixed (byte* q = block)
+            {
+                KQuantScales.ScalesMins(q, out ulong scales, out ulong mins);
+                for (int k = 0; k < 8; k++)
+                {
+                    KQuantScales.ScaleMin(k, q, out int sc, out int m);
+                    Assert.Equal((sc, m), ((int)(byte)(scales >> (8 * k)), (int)(byte)(mins >> (8 * k))));
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData("512", 512)]
     [InlineData("256", 256)]
