@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Cria.Tensors;
 using Cria.Tensors.Formats;
 
@@ -43,6 +44,47 @@ public sealed unsafe class BlockKernelsTests
             ushort bits = (ushort)h;
             Assert.True(BitConverter.SingleToUInt32Bits(actual) == BitConverter.SingleToUInt32Bits(Fp16.LoadScale((byte*)&bits)),
                 $"fp16 0x{h:x4}: the scale table differs from the conversion");
+        }
+    }
+
+    [Fact]
+    public void Portable_128_bit_widening_matches_scalar_widening()
+    {
+        // The NEON fallback of the 128-bit bodies, checked against plain scalar conversions.
+        var rng = new Random(7);
+        byte[] data = new byte[8];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            rng.NextBytes(data);
+            fixed (byte* p = data)
+            {
+                Assert.Equal(Vector128.Create(p[0], p[1], p[2], p[3]), WideLoad.U8x4Portable(p));
+                Assert.Equal(Vector128.Create((sbyte)p[0], (sbyte)p[1], (sbyte)p[2], (sbyte)p[3]), WideLoad.I8x4Portable(p));
+                short* s = (short*)p;
+                Assert.Equal(Vector128.Create(s[0], s[1], s[2], s[3]), WideLoad.I16x4Portable(p));
+                ushort* u = (ushort*)p;
+                Assert.Equal(Vector128.Create(u[0], u[1], u[2], u[3]), WideLoad.U16x4Portable(p));
+            }
+        }
+    }
+
+    [Fact]
+    public void Word_wise_scale_unpacking_matches_get_scale_min_k4()
+    {
+        var rng = new Random(11);
+        byte[] block = new byte[16];
+        for (int trial = 0; trial < 5000; trial++)
+        {
+            rng.NextBytes(block);
+            fixed (byte* q = block)
+            {
+                KQuantScales.ScalesMins(q, out ulong scales, out ulong mins);
+                for (int k = 0; k < 8; k++)
+                {
+                    KQuantScales.ScaleMin(k, q, out int sc, out int m);
+                    Assert.Equal((sc, m), ((int)(byte)(scales >> (8 * k)), (int)(byte)(mins >> (8 * k))));
+                }
+            }
         }
     }
 

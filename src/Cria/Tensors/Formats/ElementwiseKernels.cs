@@ -12,6 +12,10 @@ internal unsafe interface IElementLoader
     static abstract Vector256<float> Load8(byte* p);
     static abstract Vector512<float> Load16(byte* p);
 
+    /// <summary>Whether Dot should prefetch the weights: helps F16 (conversion work per byte), hurts F32/BF16, whose
+    /// plain streams the hardware prefetcher already keeps up with.</summary>
+    static abstract bool PrefetchWeights { get; }
+
     /// <summary><see cref="Load16"/> for data known to hold no inf/NaN (may be cheaper).</summary>
     static abstract Vector512<float> Load16Finite(byte* p);
 
@@ -54,6 +58,7 @@ internal static unsafe class ElementwiseKernels<T> where T : struct, IElementLoa
         for (; i + 4 * W <= n; i += 4 * W) // four independent chains hide the FMA latency
         {
             byte* p = w + i * T.ElementBytes;
+            if (T.PrefetchWeights) Prefetch.Ahead(p, T.ElementBytes);
             if (T.AnyNonFinite64(p))
             {
                 acc0 = Vector512.FusedMultiplyAdd(T.Load16(p + 0 * W * T.ElementBytes), Vector512.Load(x + i + 0 * W), acc0);
@@ -80,6 +85,7 @@ internal static unsafe class ElementwiseKernels<T> where T : struct, IElementLoa
         int i = 0;
         for (; i + 4 * W <= n; i += 4 * W)
         {
+            if (T.PrefetchWeights) Prefetch.Ahead(w + i * T.ElementBytes, T.ElementBytes / 2);
             acc0 = Vector256.FusedMultiplyAdd(T.Load8(w + (i + 0 * W) * T.ElementBytes), Vector256.Load(x + i + 0 * W), acc0);
             acc1 = Vector256.FusedMultiplyAdd(T.Load8(w + (i + 1 * W) * T.ElementBytes), Vector256.Load(x + i + 1 * W), acc1);
             acc2 = Vector256.FusedMultiplyAdd(T.Load8(w + (i + 2 * W) * T.ElementBytes), Vector256.Load(x + i + 2 * W), acc2);

@@ -9,6 +9,7 @@ public readonly unsafe struct F32Format : IBlockFormat, IElementLoader
     public static GgmlType Type => GgmlType.F32;
     public static int BlockElements => 1;
     public static int BlockBytes => 4;
+    static bool IElementLoader.PrefetchWeights => false;
     static int IElementLoader.ElementBytes => 4;
 
     public static void Dequantize(byte* src, float* dst, long n) =>

@@ -59,6 +59,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 84)
         {
+            Prefetch.Ahead(b, 2);
             var sc = WideLoad.U8x16(b);
             var dl = Vector512.ConvertToSingle(sc & Vector512.Create(0xF)) * Vector512.Create(Fp16.LoadScale(b + 80));
             var ml = Vector512.ConvertToSingle(sc >>> 4) * Vector512.Create(-Fp16.LoadScale(b + 82));
@@ -89,6 +90,7 @@ public readonly unsafe struct Q2_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 84)
         {
+            Prefetch.Ahead(b, 2);
             float d = Fp16.LoadScale(b + 80), dmin = Fp16.LoadScale(b + 82);
             for (int half = 0; half < 2; half++)
             {

@@ -61,6 +61,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
+            Prefetch.Ahead(b, 2);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             var scales = Avx512F.ConvertToVector512Int32(Vector128.Create(first8, last8).AsByte()) - Vector512.Create(32);
             (Vector512.ConvertToSingle(scales) * Vector512.Create(Fp16.LoadScale(b + 108))).Store(dl);
@@ -95,6 +96,7 @@ public readonly unsafe struct Q3_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 110)
         {
+            Prefetch.Ahead(b, 2);
             KQuantScales.Q3Scales(b + 96, out ulong first8, out ulong last8);
             var d = Vector256.Create(Fp16.LoadScale(b + 108));
             (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(first8).AsByte()) - Vector256.Create(32)) * d).Store(dl);

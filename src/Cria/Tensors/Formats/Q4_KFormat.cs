@@ -92,6 +92,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         var acc3 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 144)
         {
+            Prefetch.Ahead(b, 3);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             var dm = Vector512.Create(Vector256.Create(Fp16.LoadScale(b)), Vector256.Create(-Fp16.LoadScale(b + 2)));
             (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm).Store(sm);
@@ -118,6 +119,7 @@ public readonly unsafe struct Q4_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 144)
         {
+            Prefetch.Ahead(b, 3);
             float d = Fp16.LoadScale(b), dmin = Fp16.LoadScale(b + 2);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             for (int j = 0; j < 4; j++, x += 64, scales >>= 16, mins >>= 16)

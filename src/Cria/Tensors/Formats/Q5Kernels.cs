@@ -32,6 +32,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
+            Prefetch.Ahead(b);
             var d = Vector512.Create(T.Scale(b));
             var tableLow = T.HasMin ? Vector512.FusedMultiplyAdd(iotaLow, d, Vector512.Create(T.Min(b))) : iotaLow * d;
             var tableHigh = T.HasMin ? Vector512.FusedMultiplyAdd(iotaHigh, d, Vector512.Create(T.Min(b))) : iotaHigh * d;
@@ -56,6 +57,7 @@ internal static unsafe class Q5Kernels<T> where T : struct, IAffineBlock32
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += T.Bytes, x += 32)
         {
+            Prefetch.Ahead(b);
             var d = Vector256.Create(T.Scale(b));
             var m = Vector256.Create(AffineBlock32<T>.Bias(b, T.Scale(b)));
             uint qh = Unsafe.ReadUnaligned<uint>(b + T.QhOffset);

@@ -62,6 +62,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
+            Prefetch.Ahead(b, 3);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             var dm = Vector512.Create(Vector256.Create(Fp16.LoadScale(b)), Vector256.Create(-Fp16.LoadScale(b + 2)));
             (Vector512.ConvertToSingle(Avx512F.ConvertToVector512Int32(Vector128.Create(scales, mins).AsByte())) * dm).Store(sm);
@@ -105,6 +106,7 @@ public readonly unsafe struct Q5_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 176)
         {
+            Prefetch.Ahead(b, 3);
             KQuantScales.ScalesMins(b + 4, out ulong scales, out ulong mins);
             (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(scales).AsByte())) * Vector256.Create(Fp16.LoadScale(b))).Store(sm);
             (Vector256.ConvertToSingle(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(mins).AsByte())) * Vector256.Create(-Fp16.LoadScale(b + 2))).Store(sm + 8);

@@ -101,6 +101,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         var acc1 = Vector512<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
+            Prefetch.Ahead(b, 4);
             var scale = Vector512.ConvertToSingle(WideLoad.I8x16(b + 192)) * Vector512.Create(Fp16.LoadScale(b + 208));
             scale.Store(dsc);
             (scale * Vector512.Create(-32f)).Store(dsc + 16);
@@ -144,6 +145,7 @@ public readonly unsafe struct Q6_KFormat : IBlockFormat
         var acc1 = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 210)
         {
+            Prefetch.Ahead(b, 4);
             var d = Vector256.Create(Fp16.LoadScale(b + 208));
             (Vector256.ConvertToSingle(WideLoad.I8x8(b + 192)) * d).Store(dsc);
             (Vector256.ConvertToSingle(WideLoad.I8x8(b + 200)) * d).Store(dsc + 8);

@@ -47,6 +47,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
         int i = 0;
         for (; i + 2 <= nb; i += 2, b += 68, x += 64) // two blocks per step: two independent accumulator chains
         {
+            Prefetch.Ahead(b, 2);
             var s0 = Vector512.ConvertToSingle(WideLoad.I8x16(b + 2)) * Vector512.Load(x);
             s0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(WideLoad.I8x16(b + 18)), Vector512.Load(x + 16), s0);
             acc0 = Vector512.FusedMultiplyAdd(s0, Vector512.Create(Fp16.LoadScale(b)), acc0);
@@ -69,6 +70,7 @@ public readonly unsafe struct Q8_0Format : IBlockFormat
         var acc = Vector256<float>.Zero;
         for (int i = 0; i < nb; i++, b += 34, x += 32)
         {
+            Prefetch.Ahead(b);
             var s0 = Vector256.ConvertToSingle(WideLoad.I8x8(b + 2)) * Vector256.Load(x);
             var s1 = Vector256.ConvertToSingle(WideLoad.I8x8(b + 10)) * Vector256.Load(x + 8);
             s0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(WideLoad.I8x8(b + 18)), Vector256.Load(x + 16), s0);

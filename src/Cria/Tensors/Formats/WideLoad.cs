@@ -35,22 +35,27 @@ internal static unsafe class WideLoad
 
     // 128-bit bodies are cross-platform: SSE4.1 where it exists, portable widening otherwise (NEON).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> U8x4(byte* p) =>
-        Sse41.IsSupported ? Sse41.ConvertToVector128Int32(p)
-            : Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsByte())).AsInt32();
+    public static Vector128<int> U8x4(byte* p) => Sse41.IsSupported ? Sse41.ConvertToVector128Int32(p) : U8x4Portable(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> I8x4(byte* p) =>
-        Sse41.IsSupported ? Sse41.ConvertToVector128Int32((sbyte*)p)
-            : Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsSByte()));
+    public static Vector128<int> I8x4(byte* p) => Sse41.IsSupported ? Sse41.ConvertToVector128Int32((sbyte*)p) : I8x4Portable(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> I16x4(byte* p) =>
-        Sse41.IsSupported ? Sse41.ConvertToVector128Int32((short*)p)
-            : Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p)).AsInt16());
+    public static Vector128<int> I16x4(byte* p) => Sse41.IsSupported ? Sse41.ConvertToVector128Int32((short*)p) : I16x4Portable(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<int> U16x4(byte* p) =>
-        Sse41.IsSupported ? Sse41.ConvertToVector128Int32((ushort*)p)
-            : Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p)).AsUInt16()).AsInt32();
+    public static Vector128<int> U16x4(byte* p) => Sse41.IsSupported ? Sse41.ConvertToVector128Int32((ushort*)p) : U16x4Portable(p);
+
+    // The portable forms, separate so that tests can check them on x86 too.
+    internal static Vector128<int> U8x4Portable(byte* p) =>
+        Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsByte())).AsInt32();
+
+    internal static Vector128<int> I8x4Portable(byte* p) =>
+        Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<uint>(p)).AsSByte()));
+
+    internal static Vector128<int> I16x4Portable(byte* p) =>
+        Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p)).AsInt16());
+
+    internal static Vector128<int> U16x4Portable(byte* p) =>
+        Vector128.WidenLower(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p)).AsUInt16()).AsInt32();
 }
