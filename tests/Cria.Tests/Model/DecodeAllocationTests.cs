@@ -1,4 +1,3 @@
-using Cria.Formats.Llama2c;
 using Cria.Model;
 using Cria.Tests.Infrastructure;
 
@@ -7,12 +6,14 @@ namespace Cria.Tests.Model;
 [Collection(SerialCollection.Name)]
 public class DecodeAllocationTests
 {
-    [Fact]
-    public void Decoding_a_token_allocates_nothing_on_any_thread()
+    [Theory]
+    [InlineData("stories260K/stories260K.bin")]
+    [InlineData("stories260K-gguf/stories260K-Q4_K_M-fallback.gguf")]
+    [InlineData("synthetic-k256-gguf/synth-k256-Q4_K_M.gguf")]
+    public void Decoding_a_token_allocates_nothing_on_any_thread(string file)
     {
-        var checkpoint = Llama2cCheckpoint.Open(TestAssets.Path("stories260K/stories260K.bin"));
-        using var model = new LlamaModel(checkpoint.Config, checkpoint.Weights, null, "test", checkpoint);
-        using var context = new LlamaContext(model, new ContextOptions { Threads = 2 });
+        using var model = LlamaModel.Load(TestAssets.Path(file));
+        using var context = new LlamaContext(model, new ContextOptions { Threads = 2, ContextLength = 400 });
         int token = 1;
         for (int i = 0; i < 8; i++) token = Llama2cForwardTests.ArgMax(context.Process([token])); // warm up (JIT, tiering)
         // The count is process-wide, so a runtime thread (tiered JIT, a finishing test) can add a few bytes to one
