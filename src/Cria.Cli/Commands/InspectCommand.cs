@@ -36,7 +36,7 @@ public static class InspectCommand
         o.WriteLine();
         try
         {
-            WriteConfig(GgufModelLoader.ReadConfig(file), o);
+            WriteConfig(GgufConfigReader.ReadConfig(file), o);
         }
         catch (CriaException e)
         {
@@ -98,12 +98,12 @@ public static class InspectCommand
         o.WriteLine();
         o.WriteLine("tokenizer:    not stored in llama2.c checkpoints (tokenizer.bin or tok{N}.bin beside the model, or --tokenizer)");
         o.WriteLine();
-        var tensors = checkpoint.TensorListing().ToList();
+        var tensors = checkpoint.Tensors;
         o.WriteLine($"tensors ({tensors.Count}, Meta naming; size is rows x columns):");
         for (int i = 0; i < tensors.Count; i++)
-            o.WriteLine($"{Counter(i, tensors.Count)} {tensors[i].Name} | size {Size(tensors[i].Shape)} | type F32");
+            o.WriteLine($"{Counter(i, tensors.Count)} {tensors[i].SourceName} | size {Size(tensors[i].Dimensions.Reverse())} | type F32");
         o.WriteLine();
-        o.WriteLine($"parameters: {tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)):N0}");
+        o.WriteLine($"parameters: {tensors.Sum(t => t.ElementCount):N0}");
     }
 
     private static void WriteConfig(LlamaConfig c, TextWriter o)

@@ -4,49 +4,63 @@ using Cria.Tokenization;
 
 namespace Cria.Model;
 
-/// <summary>Recognises a model file by its content and loads it with its tokenizer.</summary>
+/// <summary>Recognises a model file by its content and opens it as a checkpoint with its tokenizer.</summary>
 public static class ModelLoader
 {
-    public static LlamaModel Load(string path, string? tokenizerPath = null)
+    /// <summary>Opens <paramref name="path"/> (GGUF or llama2.c) as a checkpoint. <paramref name="tokenizerPath"/> replaces the
+    /// file's own tokenizer; a llama2.c checkpoint otherwise takes tok{vocab}.bin or tokenizer.bin from beside it.</summary>
+    public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null)
     {
         if (Directory.Exists(path))
             throw new CriaException($"'{path}' is a folder; Meta and Hugging Face checkpoint folders are not supported yet (use a GGUF or llama2.c file)");
         if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
-        return GgufFile.HasMagic(path) ? LoadGguf(path, tokenizerPath) : LoadLlama2c(path, tokenizerPath);
+        return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath) : OpenLlama2c(path, tokenizerPath);
     }
 
-    private static LlamaModel LoadGguf(string path, string? tokenizerPath)
+    public static LlamaModel Load(string path, string? tokenizerPath = null)
     {
-        var file = GgufFile.Open(path);
+        var checkpoint = OpenCheckpoint(path, tokenizerPath);
         try
         {
-            var config = GgufModelLoader.ReadConfig(file);
-            var weights = GgufModelLoader.ReadWeights(file, config);
-            var tokenizer = tokenizerPath != null ? TokenizerLoader.FromFile(tokenizerPath, config.VocabSize) : TokenizerLoader.FromGguf(file.Metadata, path);
-            CheckVocabulary(tokenizer, config, path);
-            return new LlamaModel(config, weights, tokenizer, $"GGUF v{file.Version} '{path}'", file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
-
-    private static LlamaModel LoadLlama2c(string path, string? tokenizerPath)
-    {
-        var checkpoint = Llama2cCheckpoint.Open(path);
-        try
-        {
-            tokenizerPath ??= FindLlama2cTokenizer(path, checkpoint.Config.VocabSize);
-            var tokenizer = TokenizerLoader.FromFile(tokenizerPath, checkpoint.Config.VocabSize);
-            CheckVocabulary(tokenizer, checkpoint.Config, path);
-            string version = checkpoint.Version == 0 ? "legacy" : $"v{checkpoint.Version}";
-            return new LlamaModel(checkpoint.Config, checkpoint.Weights, tokenizer, $"llama2.c ({version}) '{path}'", checkpoint);
+            var tokenizer = checkpoint.Tokenizer ?? throw new CriaException($"{checkpoint.Description} has no tokenizer; pass --tokenizer PATH");
+            CheckVocabulary(tokenizer, checkpoint);
+            return new LlamaModel(checkpoint.Config, LlamaWeightsBuilder.Build(checkpoint), tokenizer, checkpoint.Description, checkpoint);
         }
         catch
         {
             checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath)
+    {
+        var checkpoint = GgufCheckpointReader.Open(path);
+        if (tokenizerPath == null) return checkpoint;
+        try
+        {
+            var tokenizer = TokenizerLoader.FromFile(tokenizerPath, checkpoint.Config.VocabSize);
+            return new LlamaCheckpoint(checkpoint.Format, checkpoint.Naming, checkpoint.Path, checkpoint.Config, checkpoint.Tensors, tokenizer,
+                checkpoint.Metadata, checkpoint);
+        }
+        catch
+        {
+            checkpoint.Dispose();
+            throw;
+        }
+    }
+
+    private static LlamaCheckpoint OpenLlama2c(string path, string? tokenizerPath)
+    {
+        var file = Llama2cCheckpoint.Open(path);
+        try
+        {
+            tokenizerPath ??= FindLlama2cTokenizer(path, file.Config.VocabSize);
+            return file.ToCheckpoint(TokenizerLoader.FromFile(tokenizerPath, file.Config.VocabSize));
+        }
+        catch
+        {
+            file.Dispose();
             throw;
         }
     }
@@ -63,9 +77,10 @@ public static class ModelLoader
         throw new CriaException($"llama2.c checkpoint '{modelPath}' has no tokenizer beside it (tok{vocabSize}.bin or tokenizer.bin); pass --tokenizer PATH");
     }
 
-    private static void CheckVocabulary(Tokenizer tokenizer, LlamaConfig config, string path)
+    private static void CheckVocabulary(Tokenizer tokenizer, LlamaCheckpoint checkpoint)
     {
-        if (tokenizer.VocabSize != config.VocabSize)
-            throw new CriaException($"the tokenizer has {tokenizer.VocabSize} tokens but '{path}' has a vocabulary of {config.VocabSize}: they do not belong together");
+        if (tokenizer.VocabSize != checkpoint.Config.VocabSize)
+            throw new CriaException($"the tokenizer has {tokenizer.VocabSize} tokens but {checkpoint.Description} has a vocabulary of " +
+                                    $"{checkpoint.Config.VocabSize}: they do not belong together");
     }
 }

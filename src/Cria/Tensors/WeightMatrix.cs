@@ -1,40 +1,53 @@
 namespace Cria.Tensors;
 
-/// <summary>A weight matrix of <see cref="Rows"/> × <see cref="Cols"/> in its stored type, read in place from a
-/// memory map: row r (one output feature) is <see cref="Cols"/> elements at <c>Data + r·RowBytes</c>.</summary>
+/// <summary>A weight matrix of <see cref="Rows"/> × <see cref="Cols"/> in its stored type, read in place: row r (one
+/// output feature) is Cols elements. Usually one contiguous block (<see cref="Data"/>); a model-parallel checkpoint's
+/// matrix is several parts, and a row's dot product is then the sum over the parts that hold pieces of it.</summary>
 public sealed unsafe class WeightMatrix
 {
-    public string Name { get; }
-    public int Rows { get; }
-    public int Cols { get; }
+    public TensorData Tensor { get; }
+    public string Name => Tensor.Name;
+    public int Rows => Tensor.Rows;
+    public int Cols => Tensor.Cols;
     public BlockKernels Kernels { get; }
-    public byte* Data { get; }
-    public long RowBytes { get; }
-
     public GgmlType Type => Kernels.Type;
-    public long ByteSize => RowBytes * Rows;
+    public long RowBytes => Tensor.RowBytes;
+    public long ByteSize => Tensor.ByteSize;
+    public bool IsContiguous { get; }
+    /// <summary>The first row when <see cref="IsContiguous"/>; otherwise null (use the parts).</summary>
+    public byte* Data { get; }
+    public ReadOnlySpan<TensorPart> Parts => Tensor.PartSpan;
 
-    public WeightMatrix(string name, GgmlType type, int rows, int cols, byte* data)
+    public WeightMatrix(TensorData tensor)
     {
-        Name = name;
-        Kernels = BlockKernels.Get(type, name);
-        if (cols % Kernels.BlockElements != 0)
-            throw new ModelFormatException($"tensor '{name}' rows of {cols} elements are not whole {type} blocks of {Kernels.BlockElements}");
-        Rows = rows;
-        Cols = cols;
-        Data = data;
-        RowBytes = (long)cols / Kernels.BlockElements * Kernels.BlockBytes;
+        if (tensor.Dimensions.Length != 2) throw new ModelFormatException($"tensor '{tensor.SourceName}' should be a matrix but has shape {tensor.ShapeText}");
+        Tensor = tensor;
+        Kernels = BlockKernels.Get(tensor.Type, tensor.SourceName);
+        IsContiguous = tensor.IsContiguous;
+        Data = IsContiguous ? tensor.Parts[0].Data : null;
     }
 
+    /// <summary>A contiguous matrix at <paramref name="data"/> (rows × cols, ggml order [cols, rows]).</summary>
+    public WeightMatrix(string name, GgmlType type, int rows, int cols, byte* data)
+        : this(TensorData.Contiguous(name, name, type, [cols, rows], data))
+    {
+    }
+
+    /// <summary>Row <paramref name="r"/> of a contiguous matrix.</summary>
     public byte* Row(int r) => Data + r * RowBytes;
 
-    /// <summary>Dequantises row <paramref name="r"/> into <paramref name="destination"/> (Cols floats).</summary>
-    public void DequantizeRow(int r, Span<float> destination)
+    /// <summary>Σ W[r, i]·x[i], over every part that holds a piece of row <paramref name="r"/>.</summary>
+    public float DotRow(int r, float* x)
     {
-        if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r), $"row {r} is outside '{Name}' ({Rows} rows)");
-        if (destination.Length < Cols) throw new ArgumentException("destination too short", nameof(destination));
-        fixed (float* dst = destination) Kernels.Dequantize(Row(r), dst, Cols);
+        if (IsContiguous) return Kernels.Dot(Row(r), x, Cols);
+        float sum = 0;
+        foreach (var p in Tensor.PartSpan)
+            if (r >= p.RowStart && r < p.RowStart + p.Rows) sum += Kernels.Dot(p.Row(r), x + p.ColStart, p.Cols);
+        return sum;
     }
+
+    /// <summary>Dequantises row <paramref name="r"/> into <paramref name="destination"/> (Cols floats).</summary>
+    public void DequantizeRow(int r, Span<float> destination) => Tensor.DequantizeRow(r, destination);
 
     public override string ToString() => $"{Name} [{Rows} x {Cols}] {Type}";
 }

@@ -12,8 +12,8 @@ public class Llama2cForwardTests
 
     private static LlamaModel OpenModel()
     {
-        var checkpoint = Llama2cCheckpoint.Open(TestAssets.Path("stories260K/stories260K.bin"));
-        return new LlamaModel(checkpoint.Config, checkpoint.Weights, null, "test", checkpoint);
+        var checkpoint = Llama2cCheckpoint.Open(TestAssets.Path("stories260K/stories260K.bin")).ToCheckpoint(null);
+        return new LlamaModel(checkpoint.Config, LlamaWeightsBuilder.Build(checkpoint), null, "test", checkpoint);
     }
 
     [Fact]

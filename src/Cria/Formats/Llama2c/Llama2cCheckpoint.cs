@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Cria.IO;
 using Cria.Model;
 using Cria.Tensors;
+using Cria.Tokenization;
 
 namespace Cria.Formats.Llama2c;
 
@@ -19,15 +20,20 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
     public string Path => _file.Path;
     public int Version { get; }
     public LlamaConfig Config { get; }
-    public LlamaWeights Weights { get; }
+    /// <summary>The tensors in file order, named the GGUF way (Meta names as source names), float32 in place.</summary>
+    public IReadOnlyList<TensorData> Tensors { get; }
 
-    private Llama2cCheckpoint(MappedFile file, int version, LlamaConfig config, LlamaWeights weights)
+    private Llama2cCheckpoint(MappedFile file, int version, LlamaConfig config, IReadOnlyList<TensorData> tensors)
     {
         _file = file;
         Version = version;
         Config = config;
-        Weights = weights;
+        Tensors = tensors;
     }
+
+    /// <summary>This file as a checkpoint (it then owns the file), with a tokenizer read from elsewhere.</summary>
+    public LlamaCheckpoint ToCheckpoint(Tokenizer? tokenizer) =>
+        new($"llama2.c ({(Version == 0 ? "legacy" : $"v{Version}")})", "Meta", Path, Config, Tensors, tokenizer, null, this);
 
     public static Llama2cCheckpoint Open(string path)
     {
@@ -93,8 +99,8 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
         if (file.Length > expected)
             throw new ModelFormatException($"{source}: the file has {file.Length} bytes but the header describes {expected}; it is not a llama2.c checkpoint of this shape");
 
-        var weights = version == 0 ? LegacyWeights(file, config, headerBytes) : Version1Weights(file, config, headerBytes);
-        return new Llama2cCheckpoint(file, version, config, weights);
+        var tensors = new Reader(file, headerBytes, config, version).Tensors();
+        return new Llama2cCheckpoint(file, version, config, tensors);
     }
 
     private static long ExpectedBytes(LlamaConfig c, int version, int headerBytes)
@@ -108,106 +114,70 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
         return headerBytes + floats * 4;
     }
 
-    // Legacy order (run.c memory_map_weights): embedding, att norms, wq, wk, wv, wo, ffn norms, w1, w2, w3, final norm, freq_cis, [wcls].
-    private static LlamaWeights LegacyWeights(MappedFile file, LlamaConfig c, long offset)
-    {
-        var r = new Reader(file, offset);
-        var embedding = r.Matrix("tok_embeddings.weight", c.VocabSize, c.Dim);
-        var attNorm = r.Vectors("attention_norm", c.LayerCount, c.Dim);
-        var wq = r.Matrices("attention.wq", c.LayerCount, c.QueryDim, c.Dim);
-        var wk = r.Matrices("attention.wk", c.LayerCount, c.KvDim, c.Dim);
-        var wv = r.Matrices("attention.wv", c.LayerCount, c.KvDim, c.Dim);
-        var wo = r.Matrices("attention.wo", c.LayerCount, c.Dim, c.QueryDim);
-        var ffnNorm = r.Vectors("ffn_norm", c.LayerCount, c.Dim);
-        var w1 = r.Matrices("feed_forward.w1", c.LayerCount, c.HiddenDim, c.Dim);
-        var w2 = r.Matrices("feed_forward.w2", c.LayerCount, c.Dim, c.HiddenDim);
-        var w3 = r.Matrices("feed_forward.w3", c.LayerCount, c.HiddenDim, c.Dim);
-        var norm = r.Vectors("norm", 1, c.Dim)[0];
-        r.Skip((long)c.ContextLength * c.HeadDim); // precomputed RoPE tables: recomputed instead, as run.c does
-        var output = c.TiedOutput ? embedding : r.Matrix("output.weight", c.VocabSize, c.Dim);
-        return Assemble(c, embedding, attNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, norm, output);
-    }
-
-    // Version 1 order (export.py version1_export): norms first, then embedding, wq … w3 of every layer, [output].
-    private static LlamaWeights Version1Weights(MappedFile file, LlamaConfig c, long offset)
-    {
-        var r = new Reader(file, offset);
-        var attNorm = r.Vectors("attention_norm", c.LayerCount, c.Dim);
-        var ffnNorm = r.Vectors("ffn_norm", c.LayerCount, c.Dim);
-        var norm = r.Vectors("norm", 1, c.Dim)[0];
-        var embedding = r.Matrix("tok_embeddings.weight", c.VocabSize, c.Dim);
-        var wq = r.Matrices("attention.wq", c.LayerCount, c.QueryDim, c.Dim);
-        var wk = r.Matrices("attention.wk", c.LayerCount, c.KvDim, c.Dim);
-        var wv = r.Matrices("attention.wv", c.LayerCount, c.KvDim, c.Dim);
-        var wo = r.Matrices("attention.wo", c.LayerCount, c.Dim, c.QueryDim);
-        var w1 = r.Matrices("feed_forward.w1", c.LayerCount, c.HiddenDim, c.Dim);
-        var w2 = r.Matrices("feed_forward.w2", c.LayerCount, c.Dim, c.HiddenDim);
-        var w3 = r.Matrices("feed_forward.w3", c.LayerCount, c.HiddenDim, c.Dim);
-        var output = c.TiedOutput ? embedding : r.Matrix("output.weight", c.VocabSize, c.Dim);
-        return Assemble(c, embedding, attNorm, wq, wk, wv, wo, ffnNorm, w1, w2, w3, norm, output);
-    }
-
-    private static LlamaWeights Assemble(LlamaConfig c, WeightMatrix embedding, float[][] attNorm, WeightMatrix[] wq, WeightMatrix[] wk,
-        WeightMatrix[] wv, WeightMatrix[] wo, float[][] ffnNorm, WeightMatrix[] w1, WeightMatrix[] w2, WeightMatrix[] w3, float[] norm, WeightMatrix output)
-    {
-        var layers = new LayerWeights[c.LayerCount];
-        for (int i = 0; i < layers.Length; i++)
-            layers[i] = new LayerWeights
-            {
-                AttentionNorm = attNorm[i], Query = wq[i], Key = wk[i], Value = wv[i], Output = wo[i],
-                FeedForwardNorm = ffnNorm[i], Gate = w1[i], Down = w2[i], Up = w3[i],
-            };
-        return new LlamaWeights { TokenEmbedding = embedding, Layers = layers, OutputNorm = norm, Output = output };
-    }
-
-    /// <summary>The tensors of the checkpoint with Meta's names and row-major shapes, in file order (for inspect).</summary>
-    public IEnumerable<(string Name, long[] Shape)> TensorListing()
-    {
-        var c = Config;
-        IEnumerable<(string, long[])> PerLayer(string name, params long[] shape) =>
-            Enumerable.Range(0, c.LayerCount).Select(i => ($"layers.{i}.{name}.weight", shape));
-        var embedding = new[] { ("tok_embeddings.weight", new long[] { c.VocabSize, c.Dim }) };
-        var norm = new[] { ("norm.weight", new long[] { c.Dim }) };
-        var output = c.TiedOutput ? [] : new[] { ("output.weight", new long[] { c.VocabSize, c.Dim }) };
-        var matrices = PerLayer("attention.wq", c.QueryDim, c.Dim).Concat(PerLayer("attention.wk", c.KvDim, c.Dim))
-            .Concat(PerLayer("attention.wv", c.KvDim, c.Dim)).Concat(PerLayer("attention.wo", c.Dim, c.QueryDim));
-        var ffn = PerLayer("feed_forward.w1", c.HiddenDim, c.Dim).Concat(PerLayer("feed_forward.w2", c.Dim, c.HiddenDim))
-            .Concat(PerLayer("feed_forward.w3", c.HiddenDim, c.Dim));
-        var attNorm = PerLayer("attention_norm", c.Dim);
-        var ffnNorm = PerLayer("ffn_norm", c.Dim);
-        return Version == 0
-            ? embedding.Concat(attNorm).Concat(matrices).Concat(ffnNorm).Concat(ffn).Concat(norm).Concat(output)
-            : attNorm.Concat(ffnNorm).Concat(norm).Concat(embedding).Concat(matrices).Concat(ffn).Concat(output);
-    }
-
     public void Dispose() => _file.Dispose();
 
-    /// <summary>Walks the float32 weights in file order (the size was checked against the header beforehand).</summary>
-    private sealed class Reader(MappedFile file, long offset)
+    /// <summary>Walks the float32 weights in file order (the size was checked against the header beforehand) and names
+    /// them the GGUF way, keeping Meta's names as the source names.</summary>
+    private sealed class Reader(MappedFile file, long offset, LlamaConfig c, int version)
     {
         private long _offset = offset;
+        private readonly List<TensorData> _tensors = [];
 
-        public WeightMatrix Matrix(string name, int rows, int cols)
+        public List<TensorData> Tensors()
         {
-            var m = new WeightMatrix(name, GgmlType.F32, rows, cols, file.Pointer + _offset);
-            _offset += (long)rows * cols * 4;
-            return m;
-        }
-
-        public WeightMatrix[] Matrices(string name, int layers, int rows, int cols) =>
-            Enumerable.Range(0, layers).Select(i => Matrix($"layers.{i}.{name}.weight", rows, cols)).ToArray();
-
-        public float[][] Vectors(string name, int count, int length)
-        {
-            var result = new float[count][];
-            for (int i = 0; i < count; i++)
+            if (version == 0)
             {
-                result[i] = new ReadOnlySpan<float>(file.Pointer + _offset, length).ToArray();
-                _offset += (long)length * 4;
+                // Legacy order (run.c memory_map_weights): embedding, attention norms, wq, wk, wv, wo, ffn norms, w1, w2, w3,
+                // final norm, RoPE tables, [classifier].
+                Embedding();
+                PerLayer("attn_norm", "attention_norm", c.Dim);
+                Attention();
+                PerLayer("ffn_norm", "ffn_norm", c.Dim);
+                FeedForward();
+                Add("output_norm.weight", "norm.weight", c.Dim);
+                _offset += (long)c.ContextLength * c.HeadDim * 4; // precomputed RoPE tables: recomputed instead, as run.c does
             }
-            return result;
+            else
+            {
+                // Version 1 order (export.py version1_export): norms first, then embedding, wq … w3, [classifier].
+                PerLayer("attn_norm", "attention_norm", c.Dim);
+                PerLayer("ffn_norm", "ffn_norm", c.Dim);
+                Add("output_norm.weight", "norm.weight", c.Dim);
+                Embedding();
+                Attention();
+                FeedForward();
+            }
+            if (!c.TiedOutput) Add("output.weight", "output.weight", c.Dim, c.VocabSize);
+            return _tensors;
         }
 
-        public void Skip(long floats) => _offset += floats * 4;
+        private void Embedding() => Add("token_embd.weight", "tok_embeddings.weight", c.Dim, c.VocabSize);
+
+        private void Attention()
+        {
+            PerLayer("attn_q", "attention.wq", c.Dim, c.QueryDim);
+            PerLayer("attn_k", "attention.wk", c.Dim, c.KvDim);
+            PerLayer("attn_v", "attention.wv", c.Dim, c.KvDim);
+            PerLayer("attn_output", "attention.wo", c.QueryDim, c.Dim);
+        }
+
+        private void FeedForward()
+        {
+            PerLayer("ffn_gate", "feed_forward.w1", c.Dim, c.HiddenDim);
+            PerLayer("ffn_down", "feed_forward.w2", c.HiddenDim, c.Dim);
+            PerLayer("ffn_up", "feed_forward.w3", c.Dim, c.HiddenDim);
+        }
+
+        private void PerLayer(string ggufName, string metaName, params long[] dims)
+        {
+            for (int i = 0; i < c.LayerCount; i++) Add($"blk.{i}.{ggufName}.weight", $"layers.{i}.{metaName}.weight", dims);
+        }
+
+        // dims in ggml order: the row length first.
+        private void Add(string name, string sourceName, params long[] dims)
+        {
+            _tensors.Add(TensorData.Contiguous(name, sourceName, GgmlType.F32, dims, file.Pointer + _offset));
+            _offset += dims.Aggregate(4L, (a, b) => a * b);
+        }
     }
 }

@@ -38,6 +38,11 @@ public sealed unsafe class MatMul : ParallelJob
     public override void Execute(int start, int end, int worker)
     {
         var w = _w!;
+        if (!w.IsContiguous)
+        {
+            ExecuteParts(w, start, end);
+            return;
+        }
         var dot = w.Kernels.Dot;
         int cols = w.Cols;
         for (int t0 = 0; t0 < _tokens; t0 += TokenTile)
@@ -48,6 +53,26 @@ public sealed unsafe class MatMul : ParallelJob
                 byte* row = w.Row(r);
                 for (int t = t0; t < t1; t++)
                     _y[(long)t * _yStride + r] = dot(row, _x + (long)t * _xStride, cols);
+            }
+        }
+    }
+
+    // A sharded matrix: each part adds its piece of the rows it holds (parts starting at column 0 come first and assign).
+    private void ExecuteParts(WeightMatrix w, int start, int end)
+    {
+        var dot = w.Kernels.Dot;
+        foreach (var p in w.Parts)
+        {
+            int r0 = Math.Max(start, p.RowStart), r1 = Math.Min(end, p.RowStart + p.Rows);
+            for (int r = r0; r < r1; r++)
+            {
+                byte* row = p.Row(r);
+                for (int t = 0; t < _tokens; t++)
+                {
+                    float v = dot(row, _x + (long)t * _xStride + p.ColStart, p.Cols);
+                    ref float y = ref _y[(long)t * _yStride + r];
+                    y = p.ColStart == 0 ? v : y + v;
+                }
             }
         }
     }

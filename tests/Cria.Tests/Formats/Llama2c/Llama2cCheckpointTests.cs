@@ -41,8 +41,7 @@ public class Llama2cCheckpointTests
 
     private static float[] LastLogits(string path)
     {
-        var checkpoint = Llama2cCheckpoint.Open(path);
-        using var model = new LlamaModel(checkpoint.Config, checkpoint.Weights, null, "test", checkpoint);
+        using var model = LlamaModel.Load(path, TestAssets.Path("stories260K/tok512.bin"));
         using var context = new LlamaContext(model);
         return context.Process([1, 403, 407, 261, 378]).ToArray();
     }

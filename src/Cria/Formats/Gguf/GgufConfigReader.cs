@@ -1,11 +1,9 @@
 using Cria.Model;
-using Cria.Tensors;
 
 namespace Cria.Formats.Gguf;
 
-/// <summary>Builds a Llama configuration and weights from a GGUF file's <c>llama.*</c> metadata and its
-/// llama.cpp-named tensors (<c>token_embd</c>, <c>blk.N.attn_q</c> …), used in place.</summary>
-public static unsafe class GgufModelLoader
+/// <summary>The Llama configuration in a GGUF file's <c>llama.*</c> metadata.</summary>
+public static class GgufConfigReader
 {
     public static LlamaConfig ReadConfig(GgufFile file)
     {
@@ -74,56 +72,4 @@ public static unsafe class GgufModelLoader
             _ => throw new ModelFormatException($"{source}: RoPE scaling '{type}' is not supported (none, linear, llama3 are)"),
         };
     }
-
-    /// <summary>The weights of <paramref name="file"/> for <paramref name="config"/>; every shape is checked.</summary>
-    public static LlamaWeights ReadWeights(GgufFile file, LlamaConfig config)
-    {
-        var c = config;
-        WeightMatrix Matrix(string name, int rows, int cols)
-        {
-            var t = Tensor(file, name);
-            if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || t.Dimensions[1] != rows)
-                throw new ModelFormatException($"GGUF '{file.Path}': tensor '{name}' has shape {t.ShapeText}, expected {cols} x {rows} (ggml order)");
-            return new WeightMatrix(name, t.Type, rows, cols, file.TensorData(t));
-        }
-        float[] Vector(string name, int length)
-        {
-            var t = Tensor(file, name);
-            if (t.ElementCount != length || t.Dimensions[0] != length)
-                throw new ModelFormatException($"GGUF '{file.Path}': tensor '{name}' has shape {t.ShapeText}, expected {length}");
-            var values = new float[length];
-            fixed (float* dst = values) BlockKernels.Get(t.Type, name).Dequantize(file.TensorData(t), dst, length);
-            return values;
-        }
-
-        var embedding = Matrix("token_embd.weight", c.VocabSize, c.Dim);
-        var layers = new LayerWeights[c.LayerCount];
-        for (int i = 0; i < layers.Length; i++)
-        {
-            string b = $"blk.{i}.";
-            layers[i] = new LayerWeights
-            {
-                AttentionNorm = Vector(b + "attn_norm.weight", c.Dim),
-                Query = Matrix(b + "attn_q.weight", c.QueryDim, c.Dim),
-                Key = Matrix(b + "attn_k.weight", c.KvDim, c.Dim),
-                Value = Matrix(b + "attn_v.weight", c.KvDim, c.Dim),
-                Output = Matrix(b + "attn_output.weight", c.Dim, c.QueryDim),
-                FeedForwardNorm = Vector(b + "ffn_norm.weight", c.Dim),
-                Gate = Matrix(b + "ffn_gate.weight", c.HiddenDim, c.Dim),
-                Down = Matrix(b + "ffn_down.weight", c.Dim, c.HiddenDim),
-                Up = Matrix(b + "ffn_up.weight", c.HiddenDim, c.Dim),
-            };
-        }
-        return new LlamaWeights
-        {
-            TokenEmbedding = embedding,
-            Layers = layers,
-            OutputNorm = Vector("output_norm.weight", c.Dim),
-            Output = c.TiedOutput ? embedding : Matrix("output.weight", c.VocabSize, c.Dim),
-            RopeFrequencyFactors = file.TryGetTensor("rope_freqs.weight", out _) ? Vector("rope_freqs.weight", c.RopeDim / 2) : null,
-        };
-    }
-
-    private static GgufTensorInfo Tensor(GgufFile file, string name) =>
-        file.TryGetTensor(name, out var t) ? t : throw new ModelFormatException($"GGUF '{file.Path}': tensor '{name}' is missing");
 }

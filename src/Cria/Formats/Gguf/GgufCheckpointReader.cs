@@ -1,0 +1,31 @@
+using Cria.Model;
+using Cria.Tensors;
+using Cria.Tokenization;
+
+namespace Cria.Formats.Gguf;
+
+/// <summary>Reads a GGUF file as a <see cref="LlamaCheckpoint"/>: config from <c>llama.*</c> metadata, tensors in place.</summary>
+public static unsafe class GgufCheckpointReader
+{
+    public static LlamaCheckpoint Open(string path)
+    {
+        var file = GgufFile.Open(path);
+        try
+        {
+            var config = GgufConfigReader.ReadConfig(file);
+            var tensors = file.Tensors.Select(t => TensorData.Contiguous(t.Name, t.Name, t.Type, t.Dimensions, file.TensorData(t))).ToList();
+            Tokenizer? tokenizer = file.Metadata.Contains("tokenizer.ggml.model") ? TokenizerLoader.FromGguf(file.Metadata, path) : null;
+            // Everything but the hyper-parameters and tokenizer, which writers derive from the config and tokenizer.
+            var metadata = file.Metadata.Entries
+                .Where(e => !e.Key.StartsWith("llama.", StringComparison.Ordinal) && !e.Key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal)
+                            && e.Key is not ("general.architecture" or "general.alignment" or "general.file_type" or "general.quantization_version"))
+                .ToList();
+            return new LlamaCheckpoint($"GGUF v{file.Version}", "GGUF", path, config, tensors, tokenizer, metadata, file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+}
