@@ -94,13 +94,14 @@ public sealed class SentencePieceTokenizer : Tokenizer
 
     /// <summary>Encodes UTF-16 text. A lone surrogate is not text: it is encoded as U+FFFD, one per surrogate,
     /// which is what sentencepiece does for bytes that are not valid UTF-8.</summary>
-    public override int[] Encode(string text, bool addBos, bool addEos = false)
+    public override int[] Encode(string text, bool addBos, bool addEos = false, bool parseSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
+        if (parseSpecial) throw new NotSupportedException("parsing special tokens in SentencePiece text is not implemented yet");
         return Encode(text.AsSpan(), addBos, addEos);
     }
 
-    /// <summary>Encodes UTF-16 text (see <see cref="Encode(string, bool, bool)"/>).</summary>
+    /// <summary>Encodes UTF-16 text (see <see cref="Encode(string, bool, bool, bool)"/>).</summary>
     public int[] Encode(ReadOnlySpan<char> text, bool addBos, bool addEos = false)
     {
         var ids = new List<int>(text.Length / 3 + 2);
@@ -126,16 +127,39 @@ public sealed class SentencePieceTokenizer : Tokenizer
         }
     }
 
-    public override ReadOnlySpan<byte> DecodeBytes(int id) => _bytes[CheckId(id)];
-
-    /// <summary>The bytes <paramref name="id"/> contributes; with <paramref name="renderSpecial"/>, control and unknown
+    /// <summary>The bytes <paramref name="id"/> contributes; with <paramref name="showSpecial"/>, control and unknown
     /// tokens give their text ("&lt;s&gt;") instead of nothing / <see cref="UnknownTokenText"/>.</summary>
-    public ReadOnlySpan<byte> DecodeBytes(int id, bool renderSpecial) => (renderSpecial ? _specialBytes : _bytes)[CheckId(id)];
+    public override ReadOnlySpan<byte> DecodeBytes(int id, bool showSpecial) => (showSpecial ? _specialBytes : _bytes)[CheckId(id)];
 
     /// <summary>Decodes as sentencepiece does: control tokens vanish, each run of byte tokens joins into UTF-8
     /// characters (a byte that cannot form one becomes U+FFFD; any other token ends the run), and with <see cref="AddSpacePrefix"/> the space that starts the first
     /// visible piece is dropped, also after a leading BOS.</summary>
-    public override string Decode(ReadOnlySpan<int> ids) => Decode(ids, new SentencePieceDecodeOptions(RemoveLeadingSpace: AddSpacePrefix));
+    public override string Decode(ReadOnlySpan<int> ids, bool showSpecial) =>
+        Decode(ids, new SentencePieceDecodeOptions(RemoveLeadingSpace: AddSpacePrefix, RenderSpecialTokens: showSpecial));
+
+    /// <summary>The vocabulary as llama.cpp's GGUF keys (model "llama": tokens, scores, types, special ids, flags).</summary>
+    public override IReadOnlyList<KeyValuePair<string, GgufValue>> ToGgufMetadata()
+    {
+        var entries = new List<KeyValuePair<string, GgufValue>>
+        {
+            new("tokenizer.ggml.model", GgufValue.Of("llama")),
+            new("tokenizer.ggml.tokens", GgufValue.OfArray(_pieces)),
+            new("tokenizer.ggml.scores", GgufValue.OfArray(_scores)),
+            new("tokenizer.ggml.token_type", GgufValue.OfArray(_types.Select(t => (int)t).ToArray())),
+        };
+        void Id(string key, int id)
+        {
+            if (id >= 0) entries.Add(new(key, GgufValue.Of((uint)id)));
+        }
+        Id("tokenizer.ggml.bos_token_id", BosId);
+        Id("tokenizer.ggml.eos_token_id", EosId);
+        Id("tokenizer.ggml.unknown_token_id", UnknownId);
+        Id("tokenizer.ggml.padding_token_id", PadId);
+        entries.Add(new("tokenizer.ggml.add_bos_token", GgufValue.Of(AddBos)));
+        entries.Add(new("tokenizer.ggml.add_eos_token", GgufValue.Of(AddEos)));
+        entries.Add(new("tokenizer.ggml.add_space_prefix", GgufValue.Of(AddSpacePrefix)));
+        return entries;
+    }
 
     /// <summary>Decodes with explicit options (see <see cref="SentencePieceDecodeOptions"/>).</summary>
     public string Decode(ReadOnlySpan<int> ids, SentencePieceDecodeOptions options)

@@ -26,8 +26,9 @@ public abstract class Tokenizer
     /// <summary>Ids that end generation (EOS and, per family, e.g. Llama 3's <c>&lt;|eot_id|&gt;</c>).</summary>
     public abstract IReadOnlyList<int> EndOfGenerationIds { get; }
 
-    /// <summary>Encodes <paramref name="text"/>; special-token text such as "&lt;s&gt;" is ordinary text here.</summary>
-    public abstract int[] Encode(string text, bool addBos, bool addEos = false);
+    /// <summary>Encodes <paramref name="text"/>. Text that looks like a special token ("&lt;s&gt;", "&lt;|eot_id|&gt;") is
+    /// ordinary text unless <paramref name="parseSpecial"/> is set; then it becomes that token's id.</summary>
+    public abstract int[] Encode(string text, bool addBos, bool addEos = false, bool parseSpecial = false);
 
     /// <summary>Encodes with the tokenizer's own BOS/EOS rule.</summary>
     public int[] Encode(string text) => Encode(text, AddBos, AddEos);
@@ -39,10 +40,19 @@ public abstract class Tokenizer
 
     /// <summary>The bytes <paramref name="id"/> contributes to decoded text (a byte token gives its byte, "▁" gives a
     /// space, control tokens give nothing). Bytes may be part of a UTF-8 character that the next tokens complete.</summary>
-    public abstract ReadOnlySpan<byte> DecodeBytes(int id);
+    public ReadOnlySpan<byte> DecodeBytes(int id) => DecodeBytes(id, showSpecial: false);
 
-    /// <summary>Decodes a whole sequence to text, joining byte pieces into UTF-8 characters.</summary>
-    public abstract string Decode(ReadOnlySpan<int> ids);
+    /// <summary>As <see cref="DecodeBytes(int)"/>; with <paramref name="showSpecial"/>, special tokens give their text.</summary>
+    public abstract ReadOnlySpan<byte> DecodeBytes(int id, bool showSpecial);
+
+    /// <summary>Decodes a whole sequence to text, joining byte pieces into UTF-8 characters; special tokens are hidden.</summary>
+    public string Decode(ReadOnlySpan<int> ids) => Decode(ids, showSpecial: false);
+
+    /// <summary>Decodes a whole sequence; with <paramref name="showSpecial"/>, special tokens appear as their text.</summary>
+    public abstract string Decode(ReadOnlySpan<int> ids, bool showSpecial);
+
+    /// <summary>The tokenizer as GGUF metadata (<c>tokenizer.ggml.*</c> keys), as llama.cpp reads it.</summary>
+    public abstract IReadOnlyList<KeyValuePair<string, Formats.Gguf.GgufValue>> ToGgufMetadata();
 
     /// <summary>True when decoding drops the space the tokenizer put before the first word (SentencePiece's
     /// <c>add_space_prefix</c>), so a generator starting from a bare BOS should drop it too.</summary>

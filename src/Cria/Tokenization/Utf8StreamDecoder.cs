@@ -5,7 +5,7 @@ namespace Cria.Tokenization;
 /// <summary>Turns the bytes of generated tokens into text as they arrive. It emits only complete UTF-8 characters,
 /// holds back a trailing incomplete sequence until later bytes complete it, and replaces each byte that cannot
 /// start a well-formed character with U+FFFD as soon as that is certain. That is the rule of
-/// <see cref="SentencePieceTokenizer.Decode(ReadOnlySpan{int})"/>, so the streamed text equals the decoded text; the one
+/// <see cref="Tokenizer.Decode(ReadOnlySpan{int})"/>, so the streamed text equals the decoded text; the one
 /// difference is that Decode also ends a character at a token that renders nothing (a control token inside a byte
 /// sequence), which a caller matches by calling <see cref="Flush(Span{char})"/> there.
 /// Nothing is allocated per call. Not thread-safe: one decoder per stream.</summary>

@@ -107,8 +107,8 @@ public class SentencePieceEdgeCaseTests
         Assert.Equal(new byte[] { 0xF0 }, t.DecodeBytes(3 + 0xF0).ToArray());
         Assert.True(t.DecodeBytes(1).IsEmpty && t.DecodeBytes(2).IsEmpty);
         Assert.Equal("\u2585"u8.ToArray(), t.DecodeBytes(0).ToArray());
-        Assert.Equal("<s>"u8.ToArray(), t.DecodeBytes(1, renderSpecial: true).ToArray());
-        Assert.Equal("<unk>"u8.ToArray(), t.DecodeBytes(0, renderSpecial: true).ToArray());
+        Assert.Equal("<s>"u8.ToArray(), t.DecodeBytes(1, showSpecial: true).ToArray());
+        Assert.Equal("<unk>"u8.ToArray(), t.DecodeBytes(0, showSpecial: true).ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => t.DecodeBytes(32000).Length);
         Assert.Throws<ArgumentOutOfRangeException>(() => t.Decode([5, -1]));
     }
