@@ -7,13 +7,24 @@ namespace Cria.Cli;
 /// stderr and a non-zero exit code (no stack trace).</summary>
 public static class Program
 {
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Main(string[] args)
+    {
+        // Invalid UTF-8 on stdin is an error to report, not something to replace silently.
+        Console.InputEncoding = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        Console.OutputEncoding = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false);
+        return Run(args, Console.In, Console.Out, Console.Error, interactive: !Console.IsInputRedirected);
+    }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, TextReader.Null, stdout, stderr, interactive: false);
+
+    /// <param name="interactive">stdin is a terminal (chat then prompts; otherwise each line is a turn).</param>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, bool interactive)
     {
         var root = new RootCommand("Cria: run Llama models in pure managed .NET")
         {
             GenerateCommand.Create(stdout, stderr),
+            ChatCommand.Create(stdin, stdout, stderr, interactive),
+            TokenizeCommand.Create(stdin, stdout),
             InspectCommand.Create(stdout),
         };
         var parse = root.Parse(args);
@@ -45,6 +56,7 @@ public static class Program
     private static string? UserError(Exception e) => e switch
     {
         CriaException => e.Message,
+        System.Text.DecoderFallbackException => "the input is not valid UTF-8",
         FileNotFoundException f => $"file not found: '{f.FileName}'",
         DirectoryNotFoundException => e.Message,
         UnauthorizedAccessException => e.Message,

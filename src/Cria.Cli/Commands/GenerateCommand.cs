@@ -15,56 +15,27 @@ public static class GenerateCommand
         var model = new Argument<string>("model") { Description = "A GGUF file or a llama2.c checkpoint" };
         var prompt = new Option<string>("--prompt", "-p") { Description = "The text to continue", Required = true };
         var maxTokens = new Option<int>("--max-tokens", "-n") { Description = "Most tokens to generate; -1 = until end of sequence or a full context", DefaultValueFactory = _ => -1 };
-        var temperature = new Option<float>("--temperature", "--temp") { Description = "Sampling temperature; 0 = greedy", DefaultValueFactory = _ => 0.8f };
-        var topK = new Option<int>("--top-k") { Description = "Keep the K most likely tokens (0 = all)", DefaultValueFactory = _ => 40 };
-        var topP = new Option<float>("--top-p") { Description = "Keep the most likely tokens up to this total probability (1 = all)", DefaultValueFactory = _ => 0.95f };
-        var minP = new Option<float>("--min-p") { Description = "Drop tokens less likely than this fraction of the best one (0 = off)", DefaultValueFactory = _ => 0.05f };
-        var repeatPenalty = new Option<float>("--repeat-penalty") { Description = "Penalty for tokens among the last --repeat-last-n (1 = off)", DefaultValueFactory = _ => 1.0f };
-        var repeatLastN = new Option<int>("--repeat-last-n") { Description = "How many recent tokens the repetition penalty looks at", DefaultValueFactory = _ => 64 };
-        var seed = new Option<ulong?>("--seed", "-s") { Description = "Random seed; the same seed repeats the same text (default: random, printed)" };
-        var threads = new Option<int>("--threads", "-t") { Description = "Threads for the kernels (default: one per processor)" };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "A tokenizer file to use instead of the model's own (needed for llama2.c checkpoints without one beside them)" };
-        var contextSize = new Option<int>("--ctx-size", "-c") { Description = $"Context length (default: the model's, at most {ContextOptions.DefaultMaxContext})" };
-        var batchSize = new Option<int>("--batch-size", "-b") { Description = "Prompt tokens per forward pass", DefaultValueFactory = _ => 512 };
-
-        var command = new Command("generate", "Continue a prompt with a model, streaming the generated text")
-        {
-            model, prompt, maxTokens, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed, threads, tokenizer, contextSize, batchSize,
-        };
+        var sampling = new SamplingOptionSet();
+        var running = new ModelOptionSet();
+        var command = new Command("generate", "Continue a prompt with a model, streaming the generated text") { model, prompt, maxTokens };
+        sampling.AddTo(command);
+        running.AddTo(command);
         command.SetAction(parse =>
         {
-            var sampling = new SamplerOptions
-            {
-                Temperature = parse.GetValue(temperature),
-                TopK = parse.GetValue(topK),
-                TopP = parse.GetValue(topP),
-                MinP = parse.GetValue(minP),
-                RepeatPenalty = parse.GetValue(repeatPenalty),
-                RepeatLastN = parse.GetValue(repeatLastN),
-                Seed = parse.GetValue(seed),
-            };
-            sampling.Validate();
-            int threadCount = parse.GetValue(threads);
-            if (threadCount < 0) throw new CriaException($"--threads must be positive, got {threadCount}");
-            if (parse.GetValue(maxTokens) < -1) throw new CriaException($"--max-tokens must be -1 (no limit) or more, got {parse.GetValue(maxTokens)}");
+            var samplerOptions = sampling.Read(parse);
+            var contextOptions = running.ReadContextOptions(parse);
+            int limit = parse.GetValue(maxTokens);
+            if (limit < -1) throw new CriaException($"--max-tokens must be -1 (no limit) or more, got {limit}");
 
             var clock = Stopwatch.StartNew();
-            using var llama = LlamaModel.Load(parse.GetValue(model)!, parse.GetValue(tokenizer));
-            using var context = new LlamaContext(llama, new ContextOptions
-            {
-                ContextLength = parse.GetValue(contextSize),
-                BatchSize = parse.GetValue(batchSize),
-                Threads = threadCount,
-            });
-            var vocabulary = llama.Tokenizer ?? throw new CriaException("the model has no tokenizer; pass --tokenizer PATH");
-            var sampler = new Sampler(sampling, llama.Config.VocabSize);
+            using var llama = LlamaModel.Load(parse.GetValue(model)!, running.TokenizerPath(parse));
+            using var context = new LlamaContext(llama, contextOptions);
+            var tokenizer = llama.Tokenizer!;
+            var sampler = new Sampler(samplerOptions, llama.Config.VocabSize);
             var loadTime = clock.Elapsed;
-            stderr.WriteLine($"cria: loaded {llama.Source} in {Ms(loadTime)} ({llama.Config.LayerCount} layers, dim {llama.Config.Dim}, " +
-                             $"context {context.ContextLength}, {context.Threads} threads)" +
-                             (sampling.Temperature > 0 ? $", seed {sampler.Seed}" : ", greedy"));
+            stderr.WriteLine(Describe(llama, context) + (samplerOptions.Temperature > 0 ? $", seed {sampler.Seed}" : ", greedy"));
 
-            var promptIds = vocabulary.Encode(parse.GetValue(prompt)!);
-            var result = new Generator(context, vocabulary, sampler).Generate(promptIds, parse.GetValue(maxTokens), stdout);
+            var result = new Generator(context, tokenizer, sampler).Generate(tokenizer.Encode(parse.GetValue(prompt)!), limit, stdout);
             stdout.WriteLine();
             stdout.Flush();
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -76,9 +47,12 @@ public static class GenerateCommand
         return command;
     }
 
-    private static string Ms(TimeSpan t) => string.Create(CultureInfo.InvariantCulture, $"{t.TotalMilliseconds:F1} ms");
+    internal static string Describe(LlamaModel model, LlamaContext context) =>
+        $"cria: loaded {model.Source} ({model.Config.LayerCount} layers, dim {model.Config.Dim}, context {context.ContextLength}, {context.Threads} threads)";
 
-    private static string Describe(StopReason reason) => reason switch
+    internal static string Ms(TimeSpan t) => string.Create(CultureInfo.InvariantCulture, $"{t.TotalMilliseconds:F1} ms");
+
+    internal static string Describe(StopReason reason) => reason switch
     {
         StopReason.EndOfSequence => "end of sequence",
         StopReason.MaxTokens => "max tokens",

@@ -14,6 +14,12 @@ public sealed class Generator
     private readonly Sampler _sampler;
     private readonly Utf8StreamDecoder _utf8 = new();
 
+    /// <summary>Tokens that end generation besides the tokenizer's own end-of-generation ids (e.g. a chat format's).</summary>
+    public IReadOnlyList<int> StopTokens { get; init; } = [];
+
+    /// <summary>Drop the space SentencePiece puts before the first generated word (a chat reply starts a new text).</summary>
+    public bool TrimLeadingSpace { get; init; }
+
     public Generator(LlamaContext context, Tokenizer tokenizer, Sampler sampler)
     {
         _context = context;
@@ -40,7 +46,7 @@ public sealed class Generator
         foreach (int id in promptIds) _sampler.Accept(id);
         // Decoding a whole sequence drops the space SentencePiece puts before its first word; after a bare BOS the
         // generated text is that sequence, so do the same (as llama2.c's run.c does).
-        bool dropLeadingSpace = _tokenizer.StripsLeadingSpace && promptIds.All(id => _tokenizer.GetTokenType(id) == TokenType.Control);
+        bool dropLeadingSpace = _tokenizer.StripsLeadingSpace && (TrimLeadingSpace || promptIds.All(id => _tokenizer.GetTokenType(id) == TokenType.Control));
 
         var clock = Stopwatch.StartNew();
         var logits = _context.Process(promptIds);
@@ -54,7 +60,7 @@ public sealed class Generator
         {
             if (cancellation.IsCancellationRequested) { stop = StopReason.Cancelled; break; }
             int token = _sampler.Sample(logits);
-            if (_tokenizer.IsEndOfGeneration(token)) { stop = StopReason.EndOfSequence; break; }
+            if (_tokenizer.IsEndOfGeneration(token) || IsStopToken(token)) { stop = StopReason.EndOfSequence; break; }
             tokens.Add(token);
             _sampler.Accept(token);
             onToken?.Invoke(token);
@@ -75,5 +81,11 @@ public sealed class Generator
             output.Flush();
         }
         return new GenerationResult(tokens, promptIds.Length, promptTime, clock.Elapsed, stop);
+    }
+
+    private bool IsStopToken(int token)
+    {
+        for (int i = 0; i < StopTokens.Count; i++) if (StopTokens[i] == token) return true;
+        return false;
     }
 }

@@ -33,6 +33,26 @@ public static class ModelLoader
         }
     }
 
+    /// <summary>The tokenizer of a model (GGUF, llama2.c with its tokenizer beside it) or a tokenizer file itself,
+    /// without touching the weights.</summary>
+    public static Tokenizer OpenTokenizer(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            using var checkpoint = OpenCheckpoint(path);
+            return checkpoint.Tokenizer ?? throw new CriaException($"{checkpoint.Description} has no tokenizer");
+        }
+        if (!File.Exists(path)) throw new CriaException($"file not found: '{path}'");
+        if (GgufFile.HasMagic(path))
+        {
+            using var file = GgufFile.Open(path);
+            return TokenizerLoader.FromGguf(file.Metadata, path);
+        }
+        if (Llama2cCheckpoint.LooksLikeCheckpoint(path, out int vocabSize))
+            return TokenizerLoader.FromFile(FindLlama2cTokenizer(path, vocabSize), vocabSize);
+        return TokenizerLoader.FromFile(path);
+    }
+
     private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath)
     {
         var checkpoint = GgufCheckpointReader.Open(path);

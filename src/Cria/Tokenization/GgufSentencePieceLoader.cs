@@ -64,6 +64,7 @@ internal static class GgufSentencePieceLoader
             AddEos = md.GetBool("tokenizer.ggml.add_eos_token") ?? false,
             AddSpacePrefix = md.GetBool("tokenizer.ggml.add_space_prefix") ?? true,
             ExtraEndOfGenerationIds = extraEnd,
+            ChatTemplate = md.GetString("tokenizer.chat_template"),
             Source = source,
         });
     }

@@ -18,4 +18,7 @@ public sealed record SentencePieceOptions
     public IReadOnlyList<int> ExtraEndOfGenerationIds { get; init; } = [];
     /// <summary>Where the vocabulary came from (a file path), used to name it in errors.</summary>
     public string Source { get; init; } = "tokenizer";
+
+    /// <summary>The chat template the vocabulary came with, if any.</summary>
+    public string? ChatTemplate { get; init; }
 }

@@ -48,6 +48,7 @@ public sealed class SentencePieceTokenizer : Tokenizer
         AddBos = options.AddBos;
         AddEos = options.AddEos;
         AddSpacePrefix = options.AddSpacePrefix;
+        ChatTemplate = options.ChatTemplate;
         if (AddBos && BosId < 0) throw new ModelFormatException($"{source}: BOS should be added but the vocabulary has no BOS token");
         if (AddEos && EosId < 0) throw new ModelFormatException($"{source}: EOS should be added but the vocabulary has no EOS token");
         var endIds = new List<int>();
@@ -158,6 +159,7 @@ public sealed class SentencePieceTokenizer : Tokenizer
         entries.Add(new("tokenizer.ggml.add_bos_token", GgufValue.Of(AddBos)));
         entries.Add(new("tokenizer.ggml.add_eos_token", GgufValue.Of(AddEos)));
         entries.Add(new("tokenizer.ggml.add_space_prefix", GgufValue.Of(AddSpacePrefix)));
+        if (ChatTemplate != null) entries.Add(new("tokenizer.chat_template", GgufValue.Of(ChatTemplate)));
         return entries;
     }
 

@@ -54,6 +54,25 @@ public abstract class Tokenizer
     /// <summary>The tokenizer as GGUF metadata (<c>tokenizer.ggml.*</c> keys), as llama.cpp reads it.</summary>
     public abstract IReadOnlyList<KeyValuePair<string, Formats.Gguf.GgufValue>> ToGgufMetadata();
 
+    /// <summary>The chat template stored with the tokenizer (GGUF <c>tokenizer.chat_template</c>, Hugging Face
+    /// <c>tokenizer_config.json</c>), if any; it tells which chat format the model was tuned with.</summary>
+    public string? ChatTemplate { get; init; }
+
+    private Dictionary<string, int>? _idsByText;
+
+    /// <summary>The id of the token whose text is exactly <paramref name="text"/> (e.g. "&lt;|eot_id|&gt;"), or -1.</summary>
+    public int FindToken(string text)
+    {
+        var map = _idsByText;
+        if (map == null)
+        {
+            map = new Dictionary<string, int>(VocabSize, StringComparer.Ordinal);
+            for (int id = 0; id < VocabSize; id++) map.TryAdd(TokenText(id), id);
+            _idsByText = map;
+        }
+        return map.TryGetValue(text, out int found) ? found : -1;
+    }
+
     /// <summary>True when decoding drops the space the tokenizer put before the first word (SentencePiece's
     /// <c>add_space_prefix</c>), so a generator starting from a bare BOS should drop it too.</summary>
     public virtual bool StripsLeadingSpace => false;

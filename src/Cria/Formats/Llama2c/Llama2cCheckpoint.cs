@@ -35,6 +35,23 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
     public LlamaCheckpoint ToCheckpoint(Tokenizer? tokenizer) =>
         new($"llama2.c ({(Version == 0 ? "legacy" : $"v{Version}")})", "Meta", Path, Config, Tensors, tokenizer, null, this);
 
+    /// <summary>True if <paramref name="path"/> parses as a llama2.c checkpoint (header and size agree), without
+    /// keeping it open; <paramref name="vocabSize"/> is its vocabulary size.</summary>
+    public static bool LooksLikeCheckpoint(string path, out int vocabSize)
+    {
+        try
+        {
+            using var checkpoint = Open(path);
+            vocabSize = checkpoint.Config.VocabSize;
+            return true;
+        }
+        catch (CriaException)
+        {
+            vocabSize = 0;
+            return false;
+        }
+    }
+
     public static Llama2cCheckpoint Open(string path)
     {
         var file = MappedFile.Open(path);
