@@ -26,6 +26,7 @@ public static class Program
             ChatCommand.Create(stdin, stdout, stderr, interactive),
             TokenizeCommand.Create(stdin, stdout),
             InspectCommand.Create(stdout),
+            ConvertCommand.Create(stdout, stderr),
         };
         var parse = root.Parse(args);
         if (args.Length == 0)
