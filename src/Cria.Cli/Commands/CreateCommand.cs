@@ -1,0 +1,47 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Cria.Conversion;
+using Cria.Formats.Gguf;
+using Cria.Model;
+using Cria.Tensors;
+
+namespace Cria.Cli.Commands;
+
+/// <summary><c>cria create --preset NAME --random --type TYPE OUTPUT.gguf</c>: a random-weight model of a published
+/// shape, for benchmarks, written row by row.</summary>
+public static class CreateCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var output = new Argument<string>("output") { Description = "The GGUF file to write" };
+        var preset = new Option<string>("--preset") { Description = $"The shape: {string.Join(", ", LlamaPresets.All.Keys)}", Required = true };
+        var random = new Option<bool>("--random") { Description = "Random weights (the only kind so far; say it so nobody mistakes the file for a trained model)" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the weights", DefaultValueFactory = _ => 1 };
+        var type = new Option<string>("--type") { Description = "Type of the matrices (f32, f16, bf16, q8_0, q4_0, …)", DefaultValueFactory = _ => "f16" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "The family's real tokenizer to store (its size must match the preset's vocabulary); default: a placeholder" };
+        var command = new Command("create", "Create a random-weight model of a published shape") { output, preset, random, seed, type, tokenizer };
+        command.SetAction(parse =>
+        {
+            if (!parse.GetValue(random)) throw new CriaException("only random models can be created: pass --random");
+            var config = LlamaPresets.Get(parse.GetValue(preset)!);
+            GgmlType matrixType = ConvertCommand.ParseType(parse.GetValue(type)!);
+            string path = parse.GetValue(output)!;
+            var vocabulary = parse.GetValue(tokenizer) is string tokenizerPath
+                ? ModelLoader.OpenTokenizer(tokenizerPath)
+                : RandomModel.PlaceholderTokenizer(config.VocabSize);
+            if (vocabulary.VocabSize != config.VocabSize)
+                throw new CriaException($"the tokenizer has {vocabulary.VocabSize} tokens but {parse.GetValue(preset)} has a vocabulary of {config.VocabSize}");
+
+            var clock = Stopwatch.StartNew();
+            var plans = RandomModel.Plan(config, matrixType, parse.GetValue(seed));
+            stderr.WriteLine($"cria: creating a random {parse.GetValue(preset)} ({LlamaPresets.ParameterCount(config) / 1e6:N0} M parameters, {TensorTypeInfo.Get(matrixType).Name}) at '{path}'");
+            var printer = new ConversionProgressPrinter(stdout, stderr, progressBar: !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error));
+            var metadata = new[] { new KeyValuePair<string, GgufValue>("general.name", GgufValue.Of($"{parse.GetValue(preset)} (random weights, seed {parse.GetValue(seed)})")) };
+            GgufModelWriter.Write(path, config, vocabulary, metadata, plans, matrixType, printer.Report);
+            long bytes = new FileInfo(path).Length;
+            stderr.WriteLine($"cria: wrote {bytes:N0} bytes in {clock.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        });
+        return command;
+    }
+}
