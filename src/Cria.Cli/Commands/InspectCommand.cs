@@ -89,21 +89,41 @@ public static class InspectCommand
 
     private static void InspectLlama2c(string path, TextWriter o)
     {
-        using var checkpoint = Llama2cCheckpoint.Open(path);
-        o.WriteLine($"file:         {path}");
-        o.WriteLine($"format:       llama2.c checkpoint ({(checkpoint.Version == 0 ? "legacy" : "version " + checkpoint.Version)}), {new FileInfo(path).Length:N0} bytes, float32");
+        using var checkpoint = Llama2cCheckpoint.Open(path).ToCheckpoint(null);
+        InspectCheckpoint(checkpoint, o, "float32", TryTokenizer(path));
+    }
+
+    // A checkpoint layout other than GGUF: the file's own tensor names and the shapes as the file stores them.
+    private static void InspectCheckpoint(LlamaCheckpoint checkpoint, TextWriter o, string storage, string tokenizer)
+    {
+        o.WriteLine($"file:         {checkpoint.Path}");
+        o.WriteLine($"format:       {checkpoint.Format}, {storage}");
         o.WriteLine("architecture: llama");
         o.WriteLine();
         WriteConfig(checkpoint.Config, o);
         o.WriteLine();
-        o.WriteLine("tokenizer:    not stored in llama2.c checkpoints (tokenizer.bin or tok{N}.bin beside the model, or --tokenizer)");
+        o.WriteLine($"tokenizer:    {tokenizer}");
         o.WriteLine();
         var tensors = checkpoint.Tensors;
-        o.WriteLine($"tensors ({tensors.Count}, Meta naming; size is rows x columns):");
+        o.WriteLine($"tensors ({tensors.Count}, {checkpoint.Naming} naming; size is rows x columns):");
         for (int i = 0; i < tensors.Count; i++)
-            o.WriteLine($"{Counter(i, tensors.Count)} {tensors[i].SourceName} | size {Size(tensors[i].Dimensions.Reverse())} | type F32");
+            o.WriteLine($"{Counter(i, tensors.Count)} {tensors[i].SourceName} | size {Size(tensors[i].Dimensions.Reverse())} | type {tensors[i].TypeInfo.Name}" +
+                        (tensors[i].Parts.Count > 1 ? $" | {tensors[i].Parts.Count} shards" : ""));
         o.WriteLine();
         o.WriteLine($"parameters: {tensors.Sum(t => t.ElementCount):N0}");
+    }
+
+    private static string TryTokenizer(string path)
+    {
+        try
+        {
+            var t = Cria.Model.ModelLoader.OpenTokenizer(path);
+            return $"{t.GetType().Name.Replace("Tokenizer", "")}, {t.VocabSize} tokens, bos {t.BosId}, eos {t.EosId}";
+        }
+        catch (CriaException e)
+        {
+            return $"none found ({e.Message})";
+        }
     }
 
     private static void WriteConfig(LlamaConfig c, TextWriter o)

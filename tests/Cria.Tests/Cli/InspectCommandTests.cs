@@ -26,7 +26,8 @@ public class InspectCommandTests
     {
         var r = CliRunner.Run("inspect", TestAssets.Path("stories260K/stories260K.bin"));
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("llama2.c checkpoint (legacy)", r.Stdout);
+        Assert.Contains("llama2.c (legacy), float32", r.Stdout);
+        Assert.Contains("tokenizer:    SentencePiece, 512 tokens, bos 1, eos 2", r.Stdout);
         Assert.Contains("Meta naming", r.Stdout);
         Assert.Contains("[  1/47] tok_embeddings.weight | size 512 x 64 | type F32", r.Stdout);
         Assert.Contains("layers.0.attention.wk.weight | size 32 x 64 | type F32", r.Stdout);
