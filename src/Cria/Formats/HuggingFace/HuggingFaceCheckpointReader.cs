@@ -54,6 +54,9 @@ public static class HuggingFaceCheckpointReader
         }
     }
 
+    /// <summary>The safetensors files <see cref="Open"/> reads for <paramref name="path"/>, in reading order.</summary>
+    public static IReadOnlyList<string> WeightFiles(string path) => Locate(path).Files;
+
     // Which folder and which safetensors files the path means.
     private static (string Folder, List<string> Files, SafeTensorsIndex? Index) Locate(string path)
     {
@@ -89,7 +92,7 @@ public static class HuggingFaceCheckpointReader
         foreach (string file in index.Files.Order(StringComparer.Ordinal))
         {
             string shard = Path.Combine(folder, file);
-            if (!File.Exists(shard)) throw new CriaException($"safetensors index '{indexPath}' lists '{file}', which is not in '{folder}'");
+            if (!File.Exists(shard)) throw new ModelFormatException($"safetensors index '{indexPath}' lists '{file}', which is not in '{folder}'");
             files.Add(shard);
         }
         return (folder, files, index);
