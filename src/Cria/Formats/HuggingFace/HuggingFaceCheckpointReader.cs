@@ -11,8 +11,11 @@ namespace Cria.Formats.HuggingFace;
 /// q/k rows computes exactly what adjacent pairs compute on Meta's, so no weight is copied or reordered.</summary>
 public static class HuggingFaceCheckpointReader
 {
+    /// <summary>The hyper-parameters file every HF checkpoint folder has.</summary>
     public const string ConfigFileName = "config.json";
+    /// <summary>The weights of an unsharded checkpoint.</summary>
     public const string SingleFileName = "model.safetensors";
+    /// <summary>The tensor → shard map of a sharded checkpoint.</summary>
     public const string IndexFileName = "model.safetensors.index.json";
     /// <summary>Tokenizer files looked for in the folder, in order of preference.</summary>
     public static readonly string[] TokenizerFileNames = ["tokenizer.model", "tokenizer.json"];

@@ -20,7 +20,9 @@ public sealed record HuggingFaceConfig
     public bool TieWordEmbeddings { get; init; }
     /// <summary><c>torch_dtype</c> (or v5's <c>dtype</c>), e.g. "bfloat16", when given.</summary>
     public string? TorchDType { get; init; }
+    /// <summary><c>bos_token_id</c>, when given.</summary>
     public int? BosTokenId { get; init; }
+    /// <summary><c>eos_token_id</c> (the first, when a list), when given.</summary>
     public int? EosTokenId { get; init; }
 
     /// <summary>Reads and checks <paramref name="path"/>.</summary>
@@ -55,7 +57,18 @@ public sealed record HuggingFaceConfig
     /// <summary>Reads a parsed config; errors start with <paramref name="source"/>.</summary>
     public static HuggingFaceConfig FromJson(JsonElement root, string source)
     {
-        var json = new JsonFields(root, source);
+        try
+        {
+            return Interpret(new JsonFields(root, source), source);
+        }
+        catch (InvalidOperationException e) // a string with a \uD800-style escape that is not a whole character
+        {
+            throw new ModelFormatException($"{source}: a string is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static HuggingFaceConfig Interpret(JsonFields json, string source)
+    {
         CheckArchitecture(json, source);
         if (json.String("hidden_act") is { } act && act != "silu")
             throw new ModelFormatException($"{source}: hidden_act '{act}' is not supported (Llama uses 'silu')");

@@ -18,6 +18,7 @@ public static class HuggingFaceConfigWriter
         _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Hugging Face weights are written as F32, F16 or BF16"),
     };
 
+    /// <summary>The UTF-8 bytes of config.json for <paramref name="c"/> stored as <paramref name="dtype"/>.</summary>
     public static byte[] ToJson(LlamaConfig c, SafeTensorsDType dtype, int? bosTokenId, int? eosTokenId)
     {
         var values = new SortedDictionary<string, Action<Utf8JsonWriter>>(StringComparer.Ordinal)

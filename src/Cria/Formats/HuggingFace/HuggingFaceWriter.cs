@@ -41,6 +41,8 @@ public static class HuggingFaceWriter
     public static readonly string[] TokenizerFileNames =
         ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"];
 
+    /// <summary>Writes <paramref name="source"/> into <paramref name="folder"/> (created if needed). Nothing appears there
+    /// until every file is complete; a failure leaves the folder as it was.</summary>
     public static HuggingFaceWriteResult Write(LlamaCheckpoint source, string folder, HuggingFaceWriteOptions? options = null)
     {
         options ??= new HuggingFaceWriteOptions();
@@ -49,7 +51,7 @@ public static class HuggingFaceWriter
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))
             throw new CriaException($"Hugging Face weights are written as F32, F16 or BF16, not {dtype}");
         if (options.MaxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive");
-        CheckConvertible(source);
+        var config = CheckConvertible(source);
 
         folder = Path.GetFullPath(folder);
         Directory.CreateDirectory(folder);
@@ -72,7 +74,7 @@ public static class HuggingFaceWriter
             }
             if (shards.Count > 1) Stage(folder, HuggingFaceCheckpointReader.IndexFileName, IndexJson(plan, shards, staged), staged);
             var (bos, eos) = TokenIds(source);
-            Stage(folder, HuggingFaceCheckpointReader.ConfigFileName, HuggingFaceConfigWriter.ToJson(c, dtype, bos, eos), staged);
+            Stage(folder, HuggingFaceCheckpointReader.ConfigFileName, HuggingFaceConfigWriter.ToJson(config, dtype, bos, eos), staged);
             var copied = StageTokenizerFiles(source, folder, staged);
 
             // Everything is on disk: move it into place (config last), then drop weight files of an older checkpoint.
@@ -94,8 +96,8 @@ public static class HuggingFaceWriter
     private static SafeTensorsDType DefaultDType(LlamaCheckpoint source) =>
         source.TryGetTensor("blk.0.attn_q.weight", out var q) && SafeTensorsDTypes.TryFromGgmlType(q.Type, out var d) ? d : SafeTensorsDType.F32;
 
-    // Things HF's LlamaForCausalLM cannot express are refused rather than written wrongly.
-    private static void CheckConvertible(LlamaCheckpoint source)
+    // Things HF's LlamaForCausalLM cannot express are refused rather than written wrongly. Returns the config to write.
+    private static LlamaConfig CheckConvertible(LlamaCheckpoint source)
     {
         var c = source.Config;
         string what = source.Description;
@@ -103,28 +105,33 @@ public static class HuggingFaceWriter
             throw new CriaException($"{what} rotates {c.RopeDim} of {c.HeadDim} dimensions per head; LlamaForCausalLM rotates all of them");
         foreach (var t in source.Tensors)
         {
-            if (t.Name == "rope_freqs.weight") CheckRopeFrequencies(source, t);
+            if (t.Name == "rope_freqs.weight") c = c with { RopeScaling = RopeScalingOf(source, t) };
             else if (!HuggingFaceTensorNames.TryToHuggingFace(t.Name, out _))
                 throw new CriaException($"{what}: tensor '{t.SourceName}' ({t.Name}) has no place in a {HuggingFaceConfig.Architecture}");
         }
+        return c;
     }
 
-    // GGUF stores Llama 3.1's RoPE scaling as per-pair divisors; config.json can only say it with the llama3 parameters,
-    // so they must be present and give the same divisors.
-    private static void CheckRopeFrequencies(LlamaCheckpoint source, TensorData factors)
+    // GGUF stores Llama 3.1's RoPE scaling as per-pair divisors (llama.cpp writes no scaling keys with them); config.json
+    // can only say it with the llama3 parameters. Those of the file's keys, else Meta's published ones (factor = the
+    // largest divisor, low 1, high 4, original context 8192, as Llama 3.1 and 3.2 use), are taken only if they give
+    // back every stored divisor.
+    private static RopeScaling RopeScalingOf(LlamaCheckpoint source, TensorData factors)
     {
         var c = source.Config;
-        if (c.RopeScaling.Kind != RopeScalingKind.Llama3)
-            throw new CriaException($"{source.Description} scales RoPE by a rope_freqs tensor without llama3 scaling parameters; config.json cannot express it");
         float[] stored = factors.ToFloats();
         if (stored.Length != c.RopeDim / 2) throw new CriaException($"{source.Description}: rope_freqs has {stored.Length} values, expected {c.RopeDim / 2}");
+        var candidate = c.RopeScaling.Kind == RopeScalingKind.Llama3 ? c.RopeScaling
+            : new RopeScaling(RopeScalingKind.Llama3, Math.Round(stored.Max()), 1, 4, 8192);
         for (int i = 0; i < stored.Length; i++)
         {
             double frequency = Math.Pow(c.RopeTheta, -2.0 * i / c.RopeDim);
-            double expected = frequency / c.RopeScaling.ScaleLlama3(frequency);
-            if (Math.Abs(stored[i] - expected) > 1e-4 * Math.Abs(expected))
-                throw new CriaException($"{source.Description}: rope_freqs[{i}] = {stored[i]} but the llama3 scaling parameters give {expected}; config.json cannot express it");
+            double expected = frequency / candidate.ScaleLlama3(frequency);
+            if (!(Math.Abs(stored[i] - expected) <= 1e-4 * Math.Abs(expected)))
+                throw new CriaException($"{source.Description}: rope_freqs[{i}] = {stored[i]}, but llama3 scaling (factor {candidate.Factor}, low {candidate.LowFrequencyFactor}, " +
+                                        $"high {candidate.HighFrequencyFactor}, original context {candidate.OriginalContextLength}) gives {expected}; config.json cannot express these RoPE frequencies");
         }
+        return candidate;
     }
 
     private static List<PlannedTensor> Plan(LlamaCheckpoint source, SafeTensorsDType dtype)
@@ -182,8 +189,8 @@ public static class HuggingFaceWriter
         writer.Complete();
     }
 
-    /// <summary>Streams a tensor row by row in <paramref name="dtype"/>; with <paramref name="permuteHeadDim"/> &gt; 0,
-    /// output row h·d + j·d/2 + i is source row h·d + 2i + j (HF's permute: pair members to the two halves of each head).</summary>
+    /// <summary>Streams a tensor row by row in <paramref name="dtype"/>; with <paramref name="permuteHeadDim"/> &gt; 0, from
+    /// adjacent-pair row order into HF's halves order.</summary>
     private static void WriteRows(PlannedTensor t, Stream sink, SafeTensorsDType dtype, int permuteHeadDim, byte[] rowBytes, float[] rowFloats)
     {
         var source = t.Source;
@@ -192,7 +199,7 @@ public static class HuggingFaceWriter
         var floats = rowFloats.AsSpan(0, source.Cols);
         for (int r = 0; r < source.Rows; r++)
         {
-            int from = permuteHeadDim > 0 ? SourceRow(r, permuteHeadDim) : r;
+            int from = permuteHeadDim > 0 ? QueryKeyRowOrder.PairsRowOfHalvesRow(r, permuteHeadDim) : r;
             var output = rowBytes.AsSpan(0, outBytes);
             if (copy)
             {
@@ -210,13 +217,6 @@ public static class HuggingFaceWriter
             }
             sink.Write(output);
         }
-    }
-
-    /// <summary>The adjacent-pair-order row that HF's rotate_half order puts at <paramref name="row"/>.</summary>
-    public static int SourceRow(int row, int headDim)
-    {
-        int head = row / headDim, k = row % headDim, half = headDim / 2;
-        return head * headDim + 2 * (k % half) + k / half;
     }
 
     private static byte[] IndexJson(List<PlannedTensor> plan, List<List<PlannedTensor>> shards, List<(string Staging, string Final)> files)

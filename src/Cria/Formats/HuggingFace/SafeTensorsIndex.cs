@@ -21,11 +21,23 @@ public sealed class SafeTensorsIndex
         Files = files;
     }
 
+    /// <summary>Reads and checks the index at <paramref name="path"/> (not the shards it names).</summary>
     public static SafeTensorsIndex Read(string path)
     {
         string source = $"safetensors index '{path}'";
         using var document = HuggingFaceConfig.ParseJsonFile(path, MaxFileBytes, source);
-        var root = document.RootElement;
+        try
+        {
+            return FromJson(document.RootElement, source);
+        }
+        catch (InvalidOperationException e) // a name with a \uD800-style escape that is not a whole character
+        {
+            throw new ModelFormatException($"{source}: a string is not valid Unicode ({e.Message})", e);
+        }
+    }
+
+    private static SafeTensorsIndex FromJson(JsonElement root, string source)
+    {
         if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException($"{source}: expected a JSON object, found {root.ValueKind}");
         if (!root.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
             throw new ModelFormatException($"{source}: no 'weight_map' object (tensor name → file)");

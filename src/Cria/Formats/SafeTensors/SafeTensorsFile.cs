@@ -14,6 +14,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     private readonly MappedFile _file;
     private readonly Dictionary<string, SafeTensorsTensorInfo> _byName;
 
+    /// <summary>The file this was opened from.</summary>
     public string Path => _file.Path;
     /// <summary>Bytes of JSON header (with its padding), after the 8-byte length.</summary>
     public long HeaderLength { get; }
@@ -73,8 +74,10 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         catch (UnauthorizedAccessException) { return false; }
     }
 
+    /// <summary>The tensor called <paramref name="name"/>, if the file has one.</summary>
     public bool TryGetTensor(string name, out SafeTensorsTensorInfo tensor) => _byName.TryGetValue(name, out tensor!);
 
+    /// <summary>The tensor called <paramref name="name"/>; an error naming the file if there is none.</summary>
     public SafeTensorsTensorInfo Tensor(string name) =>
         _byName.TryGetValue(name, out var t) ? t : throw new ModelFormatException($"safetensors '{Path}': no tensor '{name}'");
 
@@ -105,5 +108,6 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         return TensorData.Contiguous(name, tensor.Name, type, dims, DataPointer(tensor));
     }
 
+    /// <summary>Unmaps the file; tensors taken from it must not be used afterwards.</summary>
     public void Dispose() => _file.Dispose();
 }

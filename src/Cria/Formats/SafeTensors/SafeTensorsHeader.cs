@@ -45,6 +45,10 @@ public sealed class SafeTensorsHeader
         {
             throw new ModelFormatException($"{source}: the header is not valid JSON ({e.Message})", e);
         }
+        catch (InvalidOperationException e) // a \uD800-style escape that is not a whole character
+        {
+            throw new ModelFormatException($"{source}: the header holds a string that is not valid Unicode ({e.Message})", e);
+        }
         CheckLayout(tensors, dataLength, source);
         return new SafeTensorsHeader(tensors, metadata);
     }

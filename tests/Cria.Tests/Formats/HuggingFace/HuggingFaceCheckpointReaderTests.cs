@@ -168,6 +168,7 @@ public class HuggingFaceCheckpointReaderTests
         ["no weight_map"] = (_ => "{\"metadata\": {}}", "no 'weight_map' object"),
         ["weight_map an array"] = (_ => "{\"weight_map\": []}", "no 'weight_map' object"),
         ["empty weight_map"] = (_ => "{\"weight_map\": {}}", "weight_map is empty"),
+        ["a lone surrogate in a name"] = (j => j.Replace("\"lm_head.weight\"", "\"lm_head\\udc00.weight\""), "not valid Unicode"),
         ["a file name that is a number"] = (j => j.Replace("\"model-00002-of-00002.safetensors\"", "2"), "is Number, not a file name"),
         ["a path out of the folder"] = (j => j.Replace("\"model-00002-of-00002.safetensors\"", "\"../model-00002-of-00002.safetensors\""), "is not a plain file name"),
         ["a path into a subfolder"] = (j => j.Replace("\"model-00002-of-00002.safetensors\"", "\"sub/x.safetensors\""), "'sub/x.safetensors' is not a plain file name"),

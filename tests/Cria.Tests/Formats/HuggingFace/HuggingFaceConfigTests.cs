@@ -159,6 +159,7 @@ public class HuggingFaceConfigTests
         { "{\"a\": 1} {}", "not valid JSON" },
         { new string('[', 100) + new string(']', 100), "not valid JSON" },
         { "\"LlamaForCausalLM\"", "expected a JSON object, found String" },
+        { "{\"model_type\": \"llama\\ud800\"}", "not valid Unicode" },
     };
 
     [Theory]

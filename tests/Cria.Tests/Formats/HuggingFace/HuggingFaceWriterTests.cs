@@ -152,6 +152,43 @@ public class HuggingFaceWriterTests
     }
 
     [Fact]
+    public unsafe void Llama3_scaling_stored_only_as_rope_freqs_is_recovered_when_the_published_parameters_give_it()
+    {
+        // As llama.cpp converts Llama 3.2: rope_freqs holds the divisors of llama3 scaling (factor 32, low 1, high 4,
+        // original context 8192) and no scaling key is written.
+        using var dir = new TempDir();
+        using var gguf = GgufCheckpointReader.Open(TestAssets.Path("stories260K-gguf/stories260K-f32.gguf"));
+        var config = gguf.Config with { RopeTheta = 500000f };
+        var llama32 = new RopeScaling(RopeScalingKind.Llama3, 32, 1, 4, 8192);
+        var factors = (float*)System.Runtime.InteropServices.NativeMemory.Alloc(4, sizeof(float));
+        try
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                double frequency = Math.Pow(500000.0, -2.0 * i / 8);
+                factors[i] = (float)(frequency / llama32.ScaleLlama3(frequency));
+            }
+            Assert.True(factors[3] > 31 && factors[0] == 1, "the test needs divisors that differ");
+            var tensors = gguf.Tensors.Append(TensorData.Contiguous("rope_freqs.weight", "rope_freqs.weight", GgmlType.F32, [4], (byte*)factors)).ToList();
+            var source = new LlamaCheckpoint(gguf.Format, gguf.Naming, gguf.Path, config, tensors, null, null);
+            HuggingFaceWriter.Write(source, dir.Path, new HuggingFaceWriteOptions { DType = SafeTensorsDType.F32 });
+            using var hf = HuggingFaceCheckpointReader.Open(dir.Path, withTokenizer: false);
+            Assert.Equal(llama32, hf.Config.RopeScaling);
+            Assert.False(hf.TryGetTensor("rope_freqs.weight", out _));
+            int[] ids = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426];
+            Llama2cForwardTests.AssertClose(HuggingFaceReferenceLogitsTests.AllLogits(source, ids), HuggingFaceReferenceLogitsTests.AllLogits(hf, ids), 2e-5f, "rope_freqs → llama3");
+
+            factors[2] *= 1.01f; // no longer what any llama3 parameters give: refused
+            var e = Assert.Throws<CriaException>(() => HuggingFaceWriter.Write(source, Path.Combine(dir.Path, "bad")));
+            Assert.Contains("rope_freqs[2]", e.Message);
+        }
+        finally
+        {
+            System.Runtime.InteropServices.NativeMemory.Free(factors);
+        }
+    }
+
+    [Fact]
     public void Llama3_scaling_parameters_are_written_and_read_back()
     {
         using var dir = new TempDir();
