@@ -10,7 +10,7 @@ namespace Cria.Tests.Formats.HuggingFace;
 /// reference-logits.json (a float64 rotate_half forward, tools/fixtures/ref_llama.py): the whole last-position logits
 /// and the largest logit at each of the 16 positions within the 1e-4 its PROVENANCE.md suggests, and the argmax at every
 /// position. The weights stay HF-permuted; RopeStyle.Halves makes the forward pass match.</summary>
-public class HuggingFaceReferenceLogitsTests
+public class HuggingFaceReferenceLogitsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly JsonElement Reference = Json.Load("stories260K-hf/reference-logits.json");
     private const float Tolerance = 1e-4f; // "float32 implementation vs these logits: max abs diff <= 1e-4"
@@ -48,6 +48,9 @@ public class HuggingFaceReferenceLogitsTests
             argmax[p] = Llama2cForwardTests.ArgMax(logits.AsSpan(p * vocab, vocab));
             maxLogit[p] = logits[p * vocab + argmax[p]];
         }
+        var last = expected.GetProperty("last_position_logits").Floats();
+        output.WriteLine($"{variant}: last position max |Δlogit| {last.Select((e, i) => Math.Abs(e - logits[(ids.Length - 1) * vocab + i])).Max():E2}, " +
+                         $"max logit per position max |Δ| {expected.GetProperty("max_logit_per_position").Floats().Select((e, p) => Math.Abs(e - maxLogit[p])).Max():E2}");
         Assert.Equal(expected.GetProperty("argmax_per_position").Ints(), argmax);
         Llama2cForwardTests.AssertClose(expected.GetProperty("max_logit_per_position").Floats(), maxLogit, Tolerance, $"{variant} max logit per position");
         Llama2cForwardTests.AssertClose(expected.GetProperty("last_position_logits").Floats(), logits.AsSpan((ids.Length - 1) * vocab, vocab), Tolerance,
