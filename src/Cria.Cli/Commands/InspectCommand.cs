@@ -16,6 +16,7 @@ public static class InspectCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!;
+            if (Formats.HuggingFace.HuggingFaceCheckpointReader.IsHuggingFace(path)) return InspectHuggingFace.Write(path, stdout);
             if (Directory.Exists(path)) throw new CriaException($"'{path}' is a folder; Meta and Hugging Face checkpoint folders are not supported yet");
             if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
             if (GgufFile.HasMagic(path)) InspectGguf(path, stdout);
@@ -126,7 +127,7 @@ public static class InspectCommand
         }
     }
 
-    private static void WriteConfig(LlamaConfig c, TextWriter o)
+    internal static void WriteConfig(LlamaConfig c, TextWriter o)
     {
         o.WriteLine("hyper-parameters:");
         o.WriteLine($"  context length      {c.ContextLength}");
@@ -141,11 +142,11 @@ public static class InspectCommand
         o.WriteLine($"  output projection   {(c.TiedOutput ? "tied to the token embedding" : "separate")}");
     }
 
-    private static string Counter(int i, int total)
+    internal static string Counter(int i, int total)
     {
         int width = total.ToString().Length;
         return $"[{(i + 1).ToString().PadLeft(Math.Max(3, width))}/{total}]";
     }
 
-    private static string Size(IEnumerable<long> dims) => string.Join(" x ", dims);
+    internal static string Size(IEnumerable<long> dims) => string.Join(" x ", dims);
 }

@@ -1,4 +1,5 @@
 using Cria.Formats.Gguf;
+using Cria.Formats.HuggingFace;
 using Cria.Formats.Llama2c;
 using Cria.Tokenization;
 
@@ -11,6 +12,7 @@ public static class ModelLoader
     /// file's own tokenizer; a llama2.c checkpoint otherwise takes tok{vocab}.bin or tokenizer.bin from beside it.</summary>
     public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null)
     {
+        if (HuggingFaceCheckpointReader.IsHuggingFace(path)) return HuggingFaceCheckpointReader.Open(path, tokenizerPath);
         if (Directory.Exists(path))
             throw new CriaException($"'{path}' is a folder; Meta and Hugging Face checkpoint folders are not supported yet (use a GGUF or llama2.c file)");
         if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
