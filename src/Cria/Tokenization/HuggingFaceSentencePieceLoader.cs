@@ -314,7 +314,9 @@ internal static class HuggingFaceSentencePieceLoader
         if (info.Length > MaxFileBytes) throw Error(path, $"{info.Length} bytes is too large for a tokenizer JSON file");
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64 });
+            ReadOnlyMemory<byte> bytes = File.ReadAllBytes(path);
+            if (bytes.Span.StartsWith("\uFEFF"u8)) bytes = bytes[3..]; // a UTF-8 byte order mark, as some editors write
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
             return doc.RootElement.Clone();
         }
         catch (JsonException e)

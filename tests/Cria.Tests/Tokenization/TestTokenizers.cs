@@ -43,8 +43,20 @@ internal static class TestTokenizers
     public static SentencePieceModelProto Llama2ModelProto => Llama2Proto.Value;
 
     /// <summary>The Llama 2 tokenizer.json LlamaConverter would write (legacy: Prepend + Replace normaliser).</summary>
-    public static JsonObject Llama2HfTokenizerJson(bool legacy = true, bool mergesAsPairs = false) =>
-        HfLlamaConverter.TokenizerJson(Llama2ModelProto.Pieces, Llama2ModelProto.Scores, Llama2ModelProto.Types, legacy, mergesAsPairs);
+    public static JsonObject Llama2HfTokenizerJson(bool legacy = true, bool mergesAsPairs = false)
+    {
+        // Converting takes a second; each caller gets its own copy to edit.
+        string json;
+        lock (ConvertedJson)
+        {
+            if (!ConvertedJson.TryGetValue((legacy, mergesAsPairs), out json!))
+                ConvertedJson[(legacy, mergesAsPairs)] = json = HfLlamaConverter.TokenizerJson(
+                    Llama2ModelProto.Pieces, Llama2ModelProto.Scores, Llama2ModelProto.Types, legacy, mergesAsPairs).ToJsonString();
+        }
+        return JsonNode.Parse(json)!.AsObject();
+    }
+
+    private static readonly Dictionary<(bool, bool), string> ConvertedJson = [];
 
     /// <summary>Loads a tokenizer.json held in memory, as the file loader would.</summary>
     public static SentencePieceTokenizer FromHfJson(JsonNode tokenizer, JsonNode? config, string source = "tokenizer.json")
