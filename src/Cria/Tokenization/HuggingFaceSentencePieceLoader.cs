@@ -17,7 +17,8 @@ internal static class HuggingFaceSentencePieceLoader
     public static SentencePieceTokenizer? Load(string path, int? expectedVocabSize)
     {
         JsonElement root = ParseFile(path);
-        string? configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "tokenizer_config.json");
+        if (root.ValueKind == JsonValueKind.Object && IsByteLevel(root)) return null; // before the config: it is not ours to judge
+        string configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "tokenizer_config.json");
         JsonElement? config = File.Exists(configPath) ? ParseFile(configPath) : null;
         return Build(root, config, path, expectedVocabSize);
     }

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Cria.Tokenization;
 
 /// <summary>Recognises the SentencePiece tokenizer files by their content, not their names: a sentencepiece
@@ -17,12 +15,7 @@ internal static class SentencePieceFiles
         using (var stream = File.OpenRead(path)) n = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         head = head[..n];
         if (LooksLikeModelProto(head)) return SentencePieceModelReader.Read(path, expectedVocabSize);
-        if (LooksLikeJson(head))
-        {
-            JsonElement root = HuggingFaceSentencePieceLoader.ParseFile(path);
-            if (HuggingFaceSentencePieceLoader.IsByteLevel(root)) return null;
-            return HuggingFaceSentencePieceLoader.Load(path, expectedVocabSize);
-        }
+        if (LooksLikeJson(head)) return HuggingFaceSentencePieceLoader.Load(path, expectedVocabSize); // null for byte-level BPE
         return null;
     }
 

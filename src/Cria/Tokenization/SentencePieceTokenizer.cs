@@ -177,7 +177,9 @@ public sealed class SentencePieceTokenizer : Tokenizer
         Decode(ids, new SentencePieceDecodeOptions(RemoveLeadingSpace: AddSpacePrefix || RemoveExtraWhitespaces, RenderSpecialTokens: showSpecial,
             RemoveExtraWhitespaces: RemoveExtraWhitespaces));
 
-    /// <summary>The vocabulary as llama.cpp's GGUF keys (model "llama": tokens, scores, types, special ids, flags).</summary>
+    /// <summary>The vocabulary as llama.cpp's GGUF keys (model "llama": tokens, scores, types, special ids, flags).
+    /// <see cref="RemoveExtraWhitespaces"/> and <see cref="AddSpacePrefixAfterSpecialTokens"/> have no GGUF key that
+    /// llama.cpp honours for this model, so they are not written, as llama.cpp's own converter does not write them.</summary>
     public override IReadOnlyList<KeyValuePair<string, GgufValue>> ToGgufMetadata()
     {
         var entries = new List<KeyValuePair<string, GgufValue>>

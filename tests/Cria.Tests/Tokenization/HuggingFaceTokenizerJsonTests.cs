@@ -30,6 +30,18 @@ public sealed class HuggingFaceTokenizerJsonTests : IDisposable
         Assert.True(json.AddBos && !json.AddEos && json.AddSpacePrefix && json.AddSpacePrefixAfterSpecialTokens && json.HasByteFallback);
     }
 
+    /// <summary>The real Llama 2 / TinyLlama tokenizer.json has 61249 merges beginning "▁ t", "e r", "i n", "▁ a", "e n"
+    /// (llama.cpp's load log of GGUFs converted from it prints tokenizer.ggml.merges arr[str,61249] = ["▁ t", "e r", "i n",
+    /// "▁ a", "e n...): the converter helper reproduces both.</summary>
+    [Fact]
+    public void ConverterMakesTheMergesOfTheRealFile()
+    {
+        var proto = TestTokenizers.Llama2ModelProto;
+        var merges = HfLlamaConverter.GenerateMerges(proto.Pieces, proto.Scores);
+        Assert.Equal(61249, merges.Count);
+        Assert.Equal([("\u2581", "t"), ("e", "r"), ("i", "n"), ("\u2581", "a"), ("e", "n")], merges.Take(5));
+    }
+
     /// <summary>Scores are −(merge rank): not sentencepiece's numbers, but the same order on every piece a merge makes.</summary>
     [Fact]
     public void MergeRankScoresKeepSentencePiecesOrder()
