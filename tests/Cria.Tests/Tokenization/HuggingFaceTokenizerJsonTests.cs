@@ -105,7 +105,7 @@ public sealed class HuggingFaceTokenizerJsonTests : IDisposable
         Assert.Equal((32002, 32000), (t.VocabSize, t.PadId));
         Assert.Equal((TokenType.Control, TokenType.UserDefined), (t.GetTokenType(32000), t.GetTokenType(32001)));
         Assert.Equal([1, 15043, 32001, 32000], t.Encode("Hello<tool><pad>", addBos: true, parseSpecial: true));
-        Assert.Equal([1, 15043, 32001, 29966, 8305, 29958], t.Encode("Hello<tool><pad>")); // user-defined pieces match whole even unparsed
+        Assert.Equal([1, 15043, 32001, 29966, 8305, 29958], t.Encode("Hello<tool><pad>")); // unparsed: sentencepiece's rule, a user-defined piece matches whole and adds no '▁' after it
     }
 
     [Fact]

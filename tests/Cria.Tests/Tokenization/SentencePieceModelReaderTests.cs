@@ -71,7 +71,18 @@ public sealed class SentencePieceModelReaderTests : IDisposable
         Assert.True(((SentencePieceTokenizer)TokenizerLoader.FromFile(TestAssets.Path("stories260K-meta"))).RemoveExtraWhitespaces);
         Assert.Equal(32000, TokenizerLoader.FromFile(TestAssets.Path("llama2-tokenizer/tokenizer.model")).VocabSize);
         Assert.Equal(512, TokenizerLoader.FromFile(TestAssets.Path("stories260K/tok512.bin")).VocabSize); // llama2.c still
+        Assert.Equal(32000, TokenizerLoader.FromFile(TestAssets.Path("llama2-tokenizer/tokenizer.bin")).VocabSize);
     }
+
+    /// <summary>A tokenizer.bin whose max_token_length is 10 starts with 0x0A like a ModelProto; the next bytes tell them apart.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x0A, 0x00, 0x00, 0x00, 0x00, 0x00 }, false)]
+    [InlineData(new byte[] { 0x0A, 0x0E, 0x0A, 0x05, 0x3C }, true)]
+    [InlineData(new byte[] { 0x0A, 0x80, 0x01, 0x0A, 0x05 }, true)]   // a first piece of 128 bytes
+    [InlineData(new byte[] { 0x49, 0x51, 0x3D, 0x3D, 0x20, 0x30 }, false)] // "IQ== 0", tiktoken's first line
+    [InlineData(new byte[] { 0x0A }, false)]
+    public void ModelProtoIsRecognisedByItsFirstBytes(byte[] head, bool expected) =>
+        Assert.Equal(expected, SentencePieceFiles.LooksLikeModelProto(head));
 
     [Fact]
     public void SmallModelLoads()
