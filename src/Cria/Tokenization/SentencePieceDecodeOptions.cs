@@ -7,4 +7,7 @@ namespace Cria.Tokenization;
 /// <paramref name="RenderSpecialTokens"/>).</param>
 /// <param name="RenderSpecialTokens">Render control and unknown tokens as their text ("&lt;s&gt;", "&lt;unk&gt;")
 /// as llama.cpp does with <c>special = true</c>, instead of hiding control tokens.</param>
-public readonly record struct SentencePieceDecodeOptions(bool RemoveLeadingSpace, bool SkipLeadingBos = false, bool RenderSpecialTokens = false);
+/// <param name="RemoveExtraWhitespaces">sentencepiece's rule under <c>remove_extra_whitespaces</c>: drop the leading '▁'
+/// of every piece while the decoded text is still empty, not only of the first.</param>
+public readonly record struct SentencePieceDecodeOptions(bool RemoveLeadingSpace, bool SkipLeadingBos = false, bool RenderSpecialTokens = false,
+    bool RemoveExtraWhitespaces = false);

@@ -14,6 +14,15 @@ public sealed record SentencePieceOptions
     /// <summary>Whether encoding prepends '▁' to the text and decoding drops it again (sentencepiece
     /// <c>add_dummy_prefix</c>, GGUF <c>tokenizer.ggml.add_space_prefix</c>).</summary>
     public bool AddSpacePrefix { get; init; } = true;
+    /// <summary>sentencepiece's <c>remove_extra_whitespaces</c>: before encoding, drop leading and trailing spaces and
+    /// collapse each inner run of spaces to one; when decoding, drop the '▁' of every piece until text appears. Only
+    /// a sentencepiece <c>tokenizer.model</c> can turn it on (GGUF has no such switch for SentencePiece, and llama.cpp
+    /// never does it).</summary>
+    public bool RemoveExtraWhitespaces { get; init; }
+    /// <summary>With <see cref="AddSpacePrefix"/> and special-token parsing: whether text that follows a special token
+    /// gets the '▁' prefix too (llama.cpp, and Hugging Face's Prepend normaliser / Metaspace "always"), or only text at
+    /// the very start does (Hugging Face's Metaspace <c>prepend_scheme</c> "first").</summary>
+    public bool AddSpacePrefixAfterSpecialTokens { get; init; } = true;
     /// <summary>Ids besides EOS that end generation (e.g. GGUF <c>tokenizer.ggml.eot_token_id</c>).</summary>
     public IReadOnlyList<int> ExtraEndOfGenerationIds { get; init; } = [];
     /// <summary>Where the vocabulary came from (a file path), used to name it in errors.</summary>

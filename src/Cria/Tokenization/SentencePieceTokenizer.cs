@@ -6,7 +6,9 @@ namespace Cria.Tokenization;
 
 /// <summary>The Llama 1/2 tokenizer: SentencePiece BPE with byte fallback, exact to the token against sentencepiece
 /// and llama.cpp. Text is normalised by turning ' ' into '▁' (and prefixing one '▁' when
-/// <see cref="AddSpacePrefix"/>); no other normalisation (Llama's model uses sentencepiece's "identity" rule).
+/// <see cref="AddSpacePrefix"/>), and with <see cref="RemoveExtraWhitespaces"/> dropping extra spaces; no other
+/// normalisation (Llama's model uses sentencepiece's "identity" rule). With special-token parsing, text is first split at
+/// the texts of control, user-defined and unknown tokens as llama.cpp does, and each fragment is encoded alone.
 /// Immutable after construction and safe to use from several threads.</summary>
 public sealed class SentencePieceTokenizer : Tokenizer
 {
@@ -22,6 +24,7 @@ public sealed class SentencePieceTokenizer : Tokenizer
     private readonly byte[][] _bytes;        // what each id contributes to decoded text
     private readonly byte[][] _specialBytes; // the same, with control/unknown tokens rendered as their text
     private readonly int[] _endOfGenerationIds;
+    private readonly (string Text, int Id)[] _specialTokens; // what parseSpecial splits at, in llama.cpp's order
     private readonly SentencePieceBpe _bpe;
 
     /// <summary>Builds a tokenizer from a vocabulary's pieces, scores and token types (parallel lists, one entry per id).
@@ -49,6 +52,8 @@ public sealed class SentencePieceTokenizer : Tokenizer
         AddEos = options.AddEos;
         AddSpacePrefix = options.AddSpacePrefix;
         ChatTemplate = options.ChatTemplate;
+        RemoveExtraWhitespaces = options.RemoveExtraWhitespaces;
+        AddSpacePrefixAfterSpecialTokens = options.AddSpacePrefixAfterSpecialTokens;
         if (AddBos && BosId < 0) throw new ModelFormatException($"{source}: BOS should be added but the vocabulary has no BOS token");
         if (AddEos && EosId < 0) throw new ModelFormatException($"{source}: EOS should be added but the vocabulary has no EOS token");
         var endIds = new List<int>();
@@ -56,6 +61,9 @@ public sealed class SentencePieceTokenizer : Tokenizer
         foreach (int id in options.ExtraEndOfGenerationIds)
             if (CheckSpecialId(id, "end-of-generation", source) >= 0 && !endIds.Contains(id)) endIds.Add(id);
         _endOfGenerationIds = [.. endIds];
+        _specialTokens = SpecialTokenSplitter.Prioritise(Enumerable.Range(0, _pieces.Length)
+            .Where(id => _types[id] is TokenType.Control or TokenType.UserDefined or TokenType.Unknown)
+            .Select(id => (_pieces[id], id)));
         _bpe = new SentencePieceBpe(_pieces, _scores, _types, UnknownId, source);
         (_bytes, _specialBytes) = BuildDecodeTables(_pieces, _types);
     }
@@ -72,12 +80,29 @@ public sealed class SentencePieceTokenizer : Tokenizer
     /// as <paramref name="expectedVocabSize"/> to have a mismatch reported here.</summary>
     public static SentencePieceTokenizer FromLlama2cFile(string path, int? expectedVocabSize = null) => Llama2cTokenizerReader.Read(path, expectedVocabSize);
 
+    /// <summary>Loads a sentencepiece <c>tokenizer.model</c> (ModelProto protobuf; BPE with the identity normaliser, as
+    /// Llama 1/2 ship it). BOS is added to encoded prompts when the model has a BOS piece, as llama.cpp does.</summary>
+    public static SentencePieceTokenizer FromSentencePieceModel(string path, int? expectedVocabSize = null) => SentencePieceModelReader.Read(path, expectedVocabSize);
+
+    /// <summary>Loads a Llama-2-style Hugging Face <c>tokenizer.json</c> (BPE with byte fallback and a '▁' space rule),
+    /// with <c>tokenizer_config.json</c> from the same folder when present. Piece scores are the negated merge ranks.</summary>
+    public static SentencePieceTokenizer FromHuggingFaceJson(string path, int? expectedVocabSize = null) =>
+        HuggingFaceSentencePieceLoader.Load(path, expectedVocabSize) ?? throw new ModelFormatException(
+            $"{path}: not a SentencePiece-style tokenizer.json (it needs a BPE model with '▁' for spaces; byte-level BPE is Llama 3's)");
+
     public override int VocabSize => _pieces.Length;
 
     /// <summary>Whether encoding adds a leading '▁' and decoding drops it (GGUF <c>tokenizer.ggml.add_space_prefix</c>).</summary>
     public bool AddSpacePrefix { get; }
 
-    public override bool StripsLeadingSpace => AddSpacePrefix;
+    /// <summary>sentencepiece's <c>remove_extra_whitespaces</c> (see <see cref="SentencePieceOptions.RemoveExtraWhitespaces"/>).</summary>
+    public bool RemoveExtraWhitespaces { get; }
+
+    /// <summary>With special-token parsing, whether text after a special token gets the '▁' prefix too (see
+    /// <see cref="SentencePieceOptions.AddSpacePrefixAfterSpecialTokens"/>).</summary>
+    public bool AddSpacePrefixAfterSpecialTokens { get; }
+
+    public override bool StripsLeadingSpace => AddSpacePrefix || RemoveExtraWhitespaces;
 
     /// <summary>True if text outside the vocabulary becomes <c>&lt;0xNN&gt;</c> byte tokens (Llama); false: one unknown id.</summary>
     public bool HasByteFallback => _bpe.HasByteFallback;
@@ -98,8 +123,22 @@ public sealed class SentencePieceTokenizer : Tokenizer
     public override int[] Encode(string text, bool addBos, bool addEos = false, bool parseSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        if (parseSpecial) throw new NotSupportedException("parsing special tokens in SentencePiece text is not implemented yet");
-        return Encode(text.AsSpan(), addBos, addEos);
+        if (!parseSpecial) return Encode(text.AsSpan(), addBos, addEos);
+        var ids = new List<int>(text.Length / 3 + 2);
+        if (addBos) ids.Add(BosId >= 0 ? BosId : throw new InvalidOperationException("this vocabulary has no BOS token"));
+        foreach (TextFragment fragment in SpecialTokenSplitter.Split(text, _specialTokens))
+        {
+            if (!fragment.IsText)
+            {
+                ids.Add(fragment.TokenId);
+                continue;
+            }
+            // llama.cpp: every text fragment (each follows a special token or starts the text) gets the space prefix.
+            bool prefix = AddSpacePrefix && (fragment.Start == 0 || AddSpacePrefixAfterSpecialTokens);
+            EncodeText(text.AsSpan(fragment.Start, fragment.Length), ids, prefix);
+        }
+        if (addEos) ids.Add(EosId >= 0 ? EosId : throw new InvalidOperationException("this vocabulary has no EOS token"));
+        return [.. ids];
     }
 
     /// <summary>Encodes UTF-16 text (see <see cref="Encode(string, bool, bool, bool)"/>).</summary>
@@ -107,7 +146,7 @@ public sealed class SentencePieceTokenizer : Tokenizer
     {
         var ids = new List<int>(text.Length / 3 + 2);
         if (addBos) ids.Add(BosId >= 0 ? BosId : throw new InvalidOperationException("this vocabulary has no BOS token"));
-        EncodeText(text, ids);
+        EncodeText(text, ids, AddSpacePrefix);
         if (addEos) ids.Add(EosId >= 0 ? EosId : throw new InvalidOperationException("this vocabulary has no EOS token"));
         return [.. ids];
     }
@@ -136,9 +175,12 @@ public sealed class SentencePieceTokenizer : Tokenizer
     /// characters (a byte that cannot form one becomes U+FFFD; any other token ends the run), and with <see cref="AddSpacePrefix"/> the space that starts the first
     /// visible piece is dropped, also after a leading BOS.</summary>
     public override string Decode(ReadOnlySpan<int> ids, bool showSpecial) =>
-        Decode(ids, new SentencePieceDecodeOptions(RemoveLeadingSpace: AddSpacePrefix, RenderSpecialTokens: showSpecial));
+        Decode(ids, new SentencePieceDecodeOptions(RemoveLeadingSpace: AddSpacePrefix || RemoveExtraWhitespaces, RenderSpecialTokens: showSpecial,
+            RemoveExtraWhitespaces: RemoveExtraWhitespaces));
 
-    /// <summary>The vocabulary as llama.cpp's GGUF keys (model "llama": tokens, scores, types, special ids, flags).</summary>
+    /// <summary>The vocabulary as llama.cpp's GGUF keys (model "llama": tokens, scores, types, special ids, flags).
+    /// <see cref="RemoveExtraWhitespaces"/> and <see cref="AddSpacePrefixAfterSpecialTokens"/> have no GGUF key that
+    /// llama.cpp honours for this model, so they are not written, as llama.cpp's own converter does not write them.</summary>
     public override IReadOnlyList<KeyValuePair<string, GgufValue>> ToGgufMetadata()
     {
         var entries = new List<KeyValuePair<string, GgufValue>>
@@ -179,6 +221,8 @@ public sealed class SentencePieceTokenizer : Tokenizer
             foreach (int id in ids)
             {
                 ReadOnlySpan<byte> bytes = table[id];
+                // sentencepiece under remove_extra_whitespaces: every piece loses its '▁' while no text has appeared.
+                if (options.RemoveExtraWhitespaces && written == 0 && runLength == 0) stripPending = options.RemoveLeadingSpace;
                 if (stripPending && !bytes.IsEmpty)
                 {
                     // Only the first visible piece may lose its '▁'; a byte token's space is real text.
@@ -205,17 +249,22 @@ public sealed class SentencePieceTokenizer : Tokenizer
         }
     }
 
-    private void EncodeText(ReadOnlySpan<char> text, List<int> ids)
+    private void EncodeText(ReadOnlySpan<char> text, List<int> ids, bool addSpacePrefix)
     {
         if (text.IsEmpty) return;
-        int length = text.Length + (AddSpacePrefix ? 1 : 0);
+        int length = text.Length + (addSpacePrefix ? 1 : 0);
         char[] buffer = ArrayPool<char>.Shared.Rent(length);
         try
         {
             Span<char> normalized = buffer.AsSpan(0, length);
-            if (AddSpacePrefix) normalized[0] = SpaceSymbol;
+            if (addSpacePrefix) normalized[0] = SpaceSymbol;
             Span<char> body = normalized[(length - text.Length)..];
-            text.Replace(body, ' ', SpaceSymbol);
+            if (RemoveExtraWhitespaces)
+            {
+                normalized = normalized[..RemoveExtraSpaces(text, normalized, addSpacePrefix)];
+                body = normalized;
+            }
+            else text.Replace(body, ' ', SpaceSymbol);
             if (body.ContainsAnyInRange('\uD800', '\uDFFF')) ReplaceLoneSurrogates(body);
             _bpe.Encode(normalized, ids);
         }
@@ -223,6 +272,31 @@ public sealed class SentencePieceTokenizer : Tokenizer
         {
             ArrayPool<char>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>sentencepiece's normaliser with <c>remove_extra_whitespaces</c>: leading spaces dropped, each run of
+    /// spaces written as one '▁', and every '▁' at the end dropped (a literal '▁' in the text too, and the prefix if
+    /// nothing follows it). Only ' ' is a space here, as in sentencepiece. Returns the normalised length.</summary>
+    private static int RemoveExtraSpaces(ReadOnlySpan<char> text, Span<char> normalized, bool addSpacePrefix)
+    {
+        int n = addSpacePrefix ? 1 : 0;
+        bool previousWasSpace = true; // so leading spaces are dropped
+        foreach (char c in text)
+        {
+            if (c == ' ')
+            {
+                if (previousWasSpace) continue;
+                normalized[n++] = SpaceSymbol;
+                previousWasSpace = true;
+            }
+            else
+            {
+                normalized[n++] = c;
+                previousWasSpace = false;
+            }
+        }
+        while (n > 0 && normalized[n - 1] == SpaceSymbol) n--;
+        return n;
     }
 
     private static void ReplaceLoneSurrogates(Span<char> text)

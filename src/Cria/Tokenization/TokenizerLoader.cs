@@ -13,21 +13,22 @@ public static class TokenizerLoader
         return SentencePieceTokenizer.FromGguf(metadata, path);
     }
 
-    /// <summary>A tokenizer file: a GGUF (vocabulary-only or a model) or llama2.c's tokenizer.bin format.</summary>
+    /// <summary>A tokenizer file: a GGUF (vocabulary-only or a model), a sentencepiece tokenizer.model, a Llama-2-style
+    /// tokenizer.json, or llama2.c's tokenizer.bin format; or a folder holding tokenizer.json / tokenizer.model.</summary>
     /// <param name="expectedVocabSize">The model's vocabulary size, checked against the file when known.</param>
     public static Tokenizer FromFile(string path, int? expectedVocabSize = null)
     {
-        if (Directory.Exists(path)) throw new CriaException($"tokenizer path '{path}' is a folder, not a file");
+        path = TokenizerFolder.Resolve(path);
         if (!File.Exists(path)) throw new CriaException($"tokenizer file not found: '{path}'");
         if (GgufFile.HasMagic(path))
         {
             using var file = GgufFile.Open(path);
             return FromGguf(file.Metadata, path);
         }
+        if (SentencePieceFiles.TryLoad(path, expectedVocabSize) is { } sentencePiece) return sentencePiece;
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is ".model" or ".json")
-            throw new CriaException($"tokenizer '{path}': SentencePiece .model and Hugging Face tokenizer.json files are not supported yet; " +
-                                    "use llama2.c's tokenizer.bin or a GGUF file");
+            throw new CriaException($"tokenizer '{path}': Llama 3's tiktoken tokenizer.model and byte-level tokenizer.json are not supported yet");
         return SentencePieceTokenizer.FromLlama2cFile(path, expectedVocabSize);
     }
 }

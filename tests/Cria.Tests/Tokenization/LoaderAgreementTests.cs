@@ -2,13 +2,15 @@ using System.Text.Json;
 
 namespace Cria.Tests.Tokenization;
 
-/// <summary>The same vocabulary loaded from llama2.c's tokenizer.bin and from GGUF must be the same tokenizer.</summary>
+/// <summary>The same vocabulary loaded from llama2.c's tokenizer.bin, from GGUF and from sentencepiece's tokenizer.model must be the same tokenizer.</summary>
 public class LoaderAgreementTests
 {
     [Theory]
     [InlineData(TestTokenizers.Llama2Bin, TestTokenizers.Llama2Gguf, 32000)]
     [InlineData(TestTokenizers.Llama2Bin, TestTokenizers.Llama2ModelGguf, 32000)]
     [InlineData(TestTokenizers.Tok512Bin, TestTokenizers.Tok512Gguf, 512)]
+    [InlineData(TestTokenizers.Llama2Bin, TestTokenizers.Llama2Model, 32000)]
+    [InlineData(TestTokenizers.Tok512Bin, TestTokenizers.Tok512Model, 512)]
     public void VocabulariesAreIdentical(string a, string b, int vocabSize)
     {
         var x = TestTokenizers.Get(a);
