@@ -13,16 +13,20 @@ public static class ConvertCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var input = new Argument<string>("input") { Description = "A model: GGUF, llama2.c checkpoint, Meta or Hugging Face folder" };
-        var output = new Argument<string>("output") { Description = "The file to write (.gguf)" };
+        var output = new Argument<string>("output") { Description = "A .gguf file, or a folder (or a .safetensors path in one) for a Hugging Face checkpoint" };
         var type = new Option<string?>("--type", "--outtype") { Description = "Type of the matrices: f32, f16, bf16, q8_0, q4_0, … (default: keep the stored types; norms stay F32)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "A tokenizer to store instead of the model's own" };
-        var command = new Command("convert", "Convert a model to GGUF, printing each tensor as it is written") { input, output, type, tokenizer };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace a Hugging Face checkpoint already in the output folder" };
+        var command = new Command("convert", "Convert a model to GGUF or Hugging Face safetensors, printing each tensor as it is written")
+        {
+            input, output, type, tokenizer, overwrite,
+        };
         command.SetAction(parse =>
         {
             string outputPath = parse.GetValue(output)!;
             GgmlType? matrixType = parse.GetValue(type) is string name ? ParseType(name) : null;
             if (!outputPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
-                throw new CriaException($"output '{outputPath}': only .gguf output is supported so far");
+                return ToHuggingFace(parse.GetValue(input)!, outputPath, matrixType, parse.GetValue(tokenizer), parse.GetValue(overwrite), stdout, stderr);
             string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
             if (folder != null && !Directory.Exists(folder)) throw new CriaException($"output folder '{folder}' does not exist");
 
@@ -38,6 +42,29 @@ public static class ConvertCommand
             return 0;
         });
         return command;
+    }
+
+    // A folder, or model.safetensors inside one: config.json + safetensors in F32, F16 or BF16.
+    private static int ToHuggingFace(string input, string output, GgmlType? matrixType, string? tokenizer, bool overwrite, TextWriter stdout, TextWriter stderr)
+    {
+        string folder = output.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? Path.GetDirectoryName(Path.GetFullPath(output))! : output;
+        Cria.Formats.SafeTensors.SafeTensorsDType? dtype = matrixType switch
+        {
+            null => null,
+            GgmlType.F32 => Cria.Formats.SafeTensors.SafeTensorsDType.F32,
+            GgmlType.F16 => Cria.Formats.SafeTensors.SafeTensorsDType.F16,
+            GgmlType.BF16 => Cria.Formats.SafeTensors.SafeTensorsDType.BF16,
+            _ => throw new CriaException($"Hugging Face checkpoints hold f32, f16 or bf16 weights, not {TensorTypeInfo.Get(matrixType.Value).Name}"),
+        };
+        var clock = Stopwatch.StartNew();
+        using var checkpoint = ModelLoader.OpenCheckpoint(input, tokenizer);
+        stderr.WriteLine($"cria: converting {checkpoint.Description} ({checkpoint.Naming} naming, {checkpoint.Tensors.Count} tensors) to a Hugging Face checkpoint in '{folder}'");
+        var result = Cria.Formats.HuggingFace.HuggingFaceWriter.Write(checkpoint, folder, new Cria.Formats.HuggingFace.HuggingFaceWriteOptions { DType = dtype, Overwrite = overwrite });
+        foreach (string file in result.Files) stdout.WriteLine($"wrote {file}");
+        stderr.WriteLine($"cria: wrote {result.TensorBytes:N0} bytes of {result.DType} weights in {clock.Elapsed.TotalSeconds:F1} s" +
+                         (result.PermutedQueryKey ? " (q/k rows put in rotate_half order)" : "") +
+                         (result.CopiedTokenizerFiles.Count > 0 ? $"; copied {string.Join(", ", result.CopiedTokenizerFiles)}" : "; no tokenizer files copied"));
+        return 0;
     }
 
     /// <summary>A type name as llama.cpp spells it, any case (f16, Q8_0, q4_k …).</summary>

@@ -108,3 +108,32 @@ public class ConvertTests : IDisposable
         Assert.Equal(8, order[8]);
     }
 }
+
+public class ConvertChainTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("cria-chain-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, true);
+
+    [Theory]
+    [InlineData("stories260K-hf", "BF16")]
+    [InlineData("stories260K-hf/f32", "F32")]
+    public void Hugging_face_to_gguf_to_hugging_face_to_gguf_keeps_every_tensor_bit_identical(string source, string type)
+    {
+        string gguf1 = Path.Combine(_folder, "a.gguf"), hf = Path.Combine(_folder, "hf"), gguf2 = Path.Combine(_folder, "b.gguf");
+        string tokenizer = TestAssets.Path("stories260K/tok512.bin");
+        Assert.Equal(0, CliRunner.Run("convert", TestAssets.Path(source), gguf1, "--tokenizer", tokenizer).ExitCode);
+        Assert.Equal(0, CliRunner.Run("convert", gguf1, hf).ExitCode);
+        Assert.Equal(0, CliRunner.Run("convert", hf, gguf2, "--tokenizer", tokenizer).ExitCode);
+        using var a = GgufFile.Open(gguf1);
+        using var b = GgufFile.Open(gguf2);
+        Assert.Equal(a.Tensors.Select(t => t.Name).Order(), b.Tensors.Select(t => t.Name).Order());
+        foreach (var t in a.Tensors)
+        {
+            Assert.True(b.TryGetTensor(t.Name, out var u));
+            Assert.Equal(t.Dimensions.Length == 1 ? GgmlType.F32 : Enum.Parse<GgmlType>(type), t.Type);
+            Assert.Equal(t.Type, u.Type);
+            Assert.True(a.TensorBytes(t).SequenceEqual(b.TensorBytes(u)), $"{t.Name} changed on the way");
+        }
+    }
+}
