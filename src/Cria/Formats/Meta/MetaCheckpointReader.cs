@@ -18,13 +18,13 @@ public static partial class MetaCheckpointReader
     [GeneratedRegex(@"^consolidated\.(\d{1,4})\.pth$")]
     private static partial Regex ShardName();
 
-    /// <summary>True for a folder holding params.json or consolidated.*.pth files, or a <c>.pth</c> file: what
-    /// <see cref="Open"/> takes (it then explains whatever is missing).</summary>
+    /// <summary>True for a folder holding params.json or consolidated.*.pth files, or a <c>.pth</c> file or params.json
+    /// in one: what <see cref="Open"/> takes (it then explains whatever is missing).</summary>
     public static bool Recognizes(string path)
     {
         if (Directory.Exists(path))
             return File.Exists(System.IO.Path.Combine(path, ParamsFileName)) || Directory.EnumerateFiles(path, "consolidated.*.pth").Any();
-        return File.Exists(path) && path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase);
+        return File.Exists(path) && (path.EndsWith(".pth", StringComparison.OrdinalIgnoreCase) || System.IO.Path.GetFileName(path) == ParamsFileName);
     }
 
     /// <summary>Opens the checkpoint in folder <paramref name="path"/> (or the folder of the <c>.pth</c> file

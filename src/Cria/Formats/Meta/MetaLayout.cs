@@ -40,6 +40,8 @@ public static class MetaLayout
         ["feed_forward.w3.weight"] = ("ffn_up.weight", MetaSplit.Rows),
         ["attention_norm.weight"] = ("attn_norm.weight", MetaSplit.Replicated),
         ["ffn_norm.weight"] = ("ffn_norm.weight", MetaSplit.Replicated),
+        // Some LLaMA 1 checkpoints keep the rotary buffer per layer (llama.cpp's "llama-pth" name); ignored likewise.
+        ["attention.inner_attention.rope.freqs"] = ("", MetaSplit.Ignored),
     };
 
     /// <summary>The Meta names every checkpoint of <paramref name="layers"/> layers has (rope.freqs aside).</summary>
@@ -47,7 +49,8 @@ public static class MetaLayout
     {
         yield return "tok_embeddings.weight";
         for (int i = 0; i < layers; i++)
-            foreach (string suffix in PerLayer.Keys) yield return $"layers.{i}.{suffix}";
+            foreach (var (suffix, (_, split)) in PerLayer)
+                if (split != MetaSplit.Ignored) yield return $"layers.{i}.{suffix}";
         yield return "norm.weight";
         yield return "output.weight";
     }
@@ -65,8 +68,9 @@ public static class MetaLayout
         ggufName = "";
         split = MetaSplit.Ignored;
         const string prefix = "layers.";
+        if (!metaName.StartsWith(prefix, StringComparison.Ordinal)) return false;
         int dot = metaName.IndexOf('.', prefix.Length);
-        if (!metaName.StartsWith(prefix, StringComparison.Ordinal) || dot < 0) return false;
+        if (dot < 0) return false;
         var number = metaName.AsSpan(prefix.Length, dot - prefix.Length);
         if (number.Length is 0 or > 5 || (number.Length > 1 && number[0] == '0') ||
             !int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out layer))
@@ -75,7 +79,7 @@ public static class MetaLayout
             return false;
         }
         if (!PerLayer.TryGetValue(metaName[(dot + 1)..], out var l)) return false;
-        ggufName = $"blk.{layer}.{l.Gguf}";
+        ggufName = l.Split == MetaSplit.Ignored ? "" : $"blk.{layer}.{l.Gguf}";
         split = l.Split;
         return true;
     }

@@ -120,6 +120,16 @@ public unsafe class MetaCheckpointTests
     }
 
     [Fact]
+    public void Rotary_buffers_are_ignored_as_Meta_s_loader_ignores_them()
+    {
+        // LLaMA 1 checkpoints may carry layers.N.attention.inner_attention.rope.freqs besides (or instead of) rope.freqs.
+        using var folder = MetaFolder.CopyOf("stories260K-meta");
+        folder.RewriteShard(0, ts => ts.Append(ts.Single(t => t.Name == "rope.freqs") with { Name = "layers.2.attention.inner_attention.rope.freqs", Key = "x" }));
+        using var checkpoint = MetaCheckpointReader.Open(folder.Path, weightsOnly: true);
+        Assert.Equal(48, checkpoint.Tensors.Count);
+    }
+
+    [Fact]
     public void ModelLoader_opens_a_Meta_folder_or_pth_with_a_named_tokenizer()
     {
         string tokenizer = TestAssets.Path("stories260K/tok512.bin");
@@ -128,6 +138,8 @@ public unsafe class MetaCheckpointTests
             Assert.Equal("Meta", checkpoint.Format);
             Assert.Equal(512, checkpoint.Tokenizer!.VocabSize);
         }
+        using (var checkpoint = ModelLoader.OpenCheckpoint(TestAssets.Path("stories260K-meta/params.json"), tokenizer))
+            Assert.Equal(GgmlType.BF16, checkpoint.Tensor("output.weight").Type);
         using var model = LlamaModel.Load(TestAssets.Path("stories260K-meta-2shard"), tokenizer);
         using var context = new LlamaContext(model);
         var reference = Json.Load("stories260K-meta-2shard/reference-logits.json");

@@ -126,4 +126,30 @@ public class MetaHostileTests
         var e = Rejects.Cheaply<CriaException>(() => MetaCheckpointReader.Open(folder.Path, weightsOnly: true).Dispose(), says);
         Assert.Contains(folder.Path, e.Message);
     }
+
+    [Fact]
+    public void Corrupted_shards_open_or_fail_with_a_clear_error()
+    {
+        // Flips in the pickle (the first 5 KB) and the zip directory (the last 4 KB), where the structure is.
+        using var folder = MetaFolder.CopyOf(Single);
+        var valid = File.ReadAllBytes(folder.Shard(0));
+        var random = new Random(7);
+        int failures = 0;
+        for (int round = 0; round < 400; round++)
+        {
+            var corrupt = (byte[])valid.Clone();
+            for (int flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                int at = random.Next(2) == 0 ? random.Next(5000) : valid.Length - 1 - random.Next(4096);
+                corrupt[at] = (byte)random.Next(256);
+            }
+            File.WriteAllBytes(folder.Shard(0), corrupt);
+            var e = Record.Exception(() => MetaCheckpointReader.Open(folder.Path, weightsOnly: true).Dispose());
+            if (e == null) continue;
+            failures++;
+            Assert.True(e is CriaException, $"round {round}: {e.GetType().Name}: {e}");
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        Assert.True(failures > 100, $"only {failures} of 400 corruptions were noticed");
+    }
 }
