@@ -1,6 +1,7 @@
 using Cria.Formats.Gguf;
 using Cria.Formats.HuggingFace;
 using Cria.Formats.Llama2c;
+using Cria.Formats.Meta;
 using Cria.Tokenization;
 
 namespace Cria.Model;
@@ -8,13 +9,14 @@ namespace Cria.Model;
 /// <summary>Recognises a model file by its content and opens it as a checkpoint with its tokenizer.</summary>
 public static class ModelLoader
 {
-    /// <summary>Opens <paramref name="path"/> (GGUF or llama2.c) as a checkpoint. <paramref name="tokenizerPath"/> replaces the
+    /// <summary>Opens <paramref name="path"/> (GGUF, llama2.c, or a Meta checkpoint folder or .pth) as a checkpoint. <paramref name="tokenizerPath"/> replaces the
     /// file's own tokenizer; a llama2.c checkpoint otherwise takes tok{vocab}.bin or tokenizer.bin from beside it.</summary>
     public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null)
     {
         if (HuggingFaceCheckpointReader.IsHuggingFace(path)) return HuggingFaceCheckpointReader.Open(path, tokenizerPath);
+        if (MetaCheckpointReader.Recognizes(path)) return MetaCheckpointReader.Open(path, tokenizerPath);
         if (Directory.Exists(path))
-            throw new CriaException($"'{path}' is a folder; Meta and Hugging Face checkpoint folders are not supported yet (use a GGUF or llama2.c file)");
+            throw new CriaException($"'{path}' is a folder with neither a Meta checkpoint (params.json + consolidated.NN.pth) nor a Hugging Face one (config.json + safetensors)");
         if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
         return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath) : OpenLlama2c(path, tokenizerPath);
     }
