@@ -11,13 +11,19 @@ public static class InspectCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var model = new Argument<string>("model") { Description = "A GGUF file or a llama2.c checkpoint" };
+        var model = new Argument<string>("model") { Description = "A GGUF file, a llama2.c checkpoint, or a Meta or Hugging Face checkpoint" };
         var command = new Command("inspect", "Show a model file's architecture, hyper-parameters, tokenizer and tensors") { model };
         command.SetAction(parse =>
         {
             string path = parse.GetValue(model)!;
             if (Formats.HuggingFace.HuggingFaceCheckpointReader.IsHuggingFace(path)) return InspectHuggingFace.Write(path, stdout);
-            if (Directory.Exists(path)) throw new CriaException($"'{path}' is a folder; Meta and Hugging Face checkpoint folders are not supported yet");
+            if (Formats.Meta.MetaCheckpointReader.Recognizes(path))
+            {
+                using var meta = Formats.Meta.MetaCheckpointReader.Open(path, null, weightsOnly: true);
+                InspectCheckpoint(meta, stdout, string.Join(", ", meta.Tensors.GroupBy(t => t.TypeInfo.Name).Select(g => $"{g.Count()} x {g.Key}")), TryTokenizer(path));
+                return 0;
+            }
+            if (Directory.Exists(path)) throw new CriaException($"'{path}' is a folder with neither a Meta checkpoint (params.json + consolidated.NN.pth) nor a Hugging Face one (config.json + safetensors)");
             if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
             if (GgufFile.HasMagic(path)) InspectGguf(path, stdout);
             else InspectLlama2c(path, stdout);

@@ -43,4 +43,14 @@ public class InspectCommandTests
         Assert.Contains("32000 tokens", r.Stdout);
         Assert.Contains("tensors (0", r.Stdout);
     }
+
+    [Fact]
+    public void Meta_folder_listing_uses_meta_names_and_shows_shards()
+    {
+        var r = CliRunner.Run("inspect", TestAssets.Path("stories260K-meta-2shard"));
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("Meta naming", r.Stdout);
+        Assert.Matches(@"layers\.0\.attention\.wq\.weight \| size 64 x 64 \| type BF16 \| 2 shards", r.Stdout);
+        Assert.Contains("tokenizer:    SentencePiece, 512 tokens", r.Stdout);
+    }
 }

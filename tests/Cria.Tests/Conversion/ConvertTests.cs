@@ -118,7 +118,10 @@ public class ConvertChainTests : IDisposable
     [Theory]
     [InlineData("stories260K-hf", "BF16")]
     [InlineData("stories260K-hf/f32", "F32")]
-    public void Hugging_face_to_gguf_to_hugging_face_to_gguf_keeps_every_tensor_bit_identical(string source, string type)
+    [InlineData("stories260K-meta", "BF16")]
+    [InlineData("stories260K-meta/f32", "F32")]
+    [InlineData("stories260K-meta-2shard", "BF16")]
+    public void Any_layout_to_gguf_to_hugging_face_to_gguf_keeps_every_tensor_bit_identical(string source, string type)
     {
         string gguf1 = Path.Combine(_folder, "a.gguf"), hf = Path.Combine(_folder, "hf"), gguf2 = Path.Combine(_folder, "b.gguf");
         string tokenizer = TestAssets.Path("stories260K/tok512.bin");
