@@ -10,10 +10,12 @@ public static class TokenizerLoader
     {
         if (metadata.GetString("tokenizer.ggml.model") is null)
             throw new ModelFormatException($"GGUF '{path}' holds no tokenizer (no tokenizer.ggml.model); pass --tokenizer PATH");
+        if (GgufByteLevelBpeLoader.IsByteLevelBpe(metadata)) return TiktokenTokenizer.FromGguf(metadata, path);
         return SentencePieceTokenizer.FromGguf(metadata, path);
     }
 
-    /// <summary>A tokenizer file: a GGUF (vocabulary-only or a model) or llama2.c's tokenizer.bin format.</summary>
+    /// <summary>A tokenizer file: a GGUF (vocabulary-only or a model), Llama 3's tiktoken <c>tokenizer.model</c> or byte-level
+    /// BPE <c>tokenizer.json</c> (told apart by content), or llama2.c's tokenizer.bin format.</summary>
     /// <param name="expectedVocabSize">The model's vocabulary size, checked against the file when known.</param>
     public static Tokenizer FromFile(string path, int? expectedVocabSize = null)
     {
@@ -24,6 +26,7 @@ public static class TokenizerLoader
             using var file = GgufFile.Open(path);
             return FromGguf(file.Metadata, path);
         }
+        if (ByteLevelBpeFiles.TryRead(path, expectedVocabSize, out TiktokenTokenizer? llama3)) return llama3!;
         string extension = Path.GetExtension(path).ToLowerInvariant();
         if (extension is ".model" or ".json")
             throw new CriaException($"tokenizer '{path}': SentencePiece .model and Hugging Face tokenizer.json files are not supported yet; " +
