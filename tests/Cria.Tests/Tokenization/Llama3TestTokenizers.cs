@@ -54,29 +54,9 @@ internal static class Llama3TestTokenizers
     /// <summary>Writes a vocabulary-only GGUF (llama architecture, as llama.cpp's ggml-vocab files) and loads it back.</summary>
     public static TiktokenTokenizer ReloadGguf(TiktokenTokenizer source, string fileName)
     {
-        string path = WriteVocabGguf(source, ScratchPath(fileName));
+        string path = VocabOnlyGguf.Write(source, ScratchPath(fileName));
         using var file = GgufFile.Open(path);
         return (TiktokenTokenizer)TokenizerLoader.FromGguf(file.Metadata, path);
-    }
-
-    /// <summary>A GGUF with no tensors: llama hyper-parameters (so that llama.cpp can open it vocab-only) and the tokenizer.</summary>
-    public static string WriteVocabGguf(Tokenizer tokenizer, string path)
-    {
-        using var writer = new GgufWriter(path);
-        writer.AddMetadata("general.architecture", GgufValue.Of("llama"));
-        writer.AddMetadata("general.name", GgufValue.Of("cria-llama3-vocab"));
-        writer.AddMetadata("llama.block_count", GgufValue.Of(1u));
-        writer.AddMetadata("llama.context_length", GgufValue.Of(8192u));
-        writer.AddMetadata("llama.embedding_length", GgufValue.Of(64u));
-        writer.AddMetadata("llama.feed_forward_length", GgufValue.Of(128u));
-        writer.AddMetadata("llama.attention.head_count", GgufValue.Of(4u));
-        writer.AddMetadata("llama.attention.head_count_kv", GgufValue.Of(4u));
-        writer.AddMetadata("llama.attention.layer_norm_rms_epsilon", GgufValue.Of(1e-5f));
-        writer.AddMetadata("llama.rope.freq_base", GgufValue.Of(500000f));
-        writer.AddMetadata("llama.vocab_size", GgufValue.Of((uint)tokenizer.VocabSize));
-        writer.AddMetadata(tokenizer.ToGgufMetadata());
-        writer.Complete();
-        return path;
     }
 
     /// <summary>A copy of the shared tokenizer.json whose 256 added tokens carry <paramref name="names"/> (and a matching config).</summary>
