@@ -41,7 +41,7 @@ internal sealed class BytePairMerger
     }
 
     /// <summary>tiktoken's <c>_byte_pair_merge</c>: part k starts at start[k]; pairRank[k] is the rank of part k joined with part k+1.</summary>
-    private void MergeShort(ReadOnlySpan<byte> piece, List<int> ids)
+    internal void MergeShort(ReadOnlySpan<byte> piece, List<int> ids)
     {
         int n = piece.Length;
         Span<int> start = stackalloc int[n + 1];
@@ -85,7 +85,7 @@ internal sealed class BytePairMerger
 
     /// <summary>The same merges in the same order with a min-heap of (rank, start). Parts are named by their start byte,
     /// which never changes (a part only grows rightward); a heap entry is stale once its part's pair rank differs.</summary>
-    private void MergeLong(ReadOnlySpan<byte> piece, List<int> ids)
+    internal void MergeLong(ReadOnlySpan<byte> piece, List<int> ids)
     {
         int n = piece.Length;
         int[] next = ArrayPool<int>.Shared.Rent(n);

@@ -58,7 +58,7 @@ internal static class GgufByteLevelBpeLoader
         }
 
         var extraEnd = new List<int>();
-        foreach (string key in (string[])["tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"])
+        foreach (string key in (string[])["tokenizer.ggml.eom_token_id", "tokenizer.ggml.eot_token_id"]) // Meta's order: eos, eom, eot
         {
             int id = SpecialId(md, key, source);
             if (id >= 0) extraEnd.Add(id);

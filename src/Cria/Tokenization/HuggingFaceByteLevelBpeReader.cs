@@ -131,8 +131,8 @@ internal static class HuggingFaceByteLevelBpeReader
             BosId = bosId,
             EosId = eosId,
             PadId = padId,
-            // As llama.cpp's converter and loader: the config's flag, else the template's, else BOS (llama-bpe's default).
-            AddBos = addBos ?? templateBos != -1,
+            // As llama.cpp's converter and loader: the config's flag, else the template's, else BOS if there is one (llama-bpe's default).
+            AddBos = addBos ?? (templateBos != -1 && bosId >= 0),
             AddEos = addEos ?? templateEos >= 0,
             ChatTemplate = config is { } c6 ? ChatTemplate(c6, configPath!) : null,
         };

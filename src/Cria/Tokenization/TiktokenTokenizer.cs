@@ -128,6 +128,8 @@ public sealed class TiktokenTokenizer : Tokenizer
 
     public override IReadOnlyList<int> EndOfGenerationIds => _endOfGenerationIds;
 
+    internal BytePairMerger Merger => _merger;
+
     /// <summary>The id of the special token spelled <paramref name="text"/>, or -1.</summary>
     public int SpecialTokenId(string text)
     {
