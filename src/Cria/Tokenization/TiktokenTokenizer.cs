@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Cria.Formats.Gguf;
 
@@ -17,6 +18,7 @@ public sealed class TiktokenTokenizer : Tokenizer
     private readonly TokenType[] _types;         // Normal for ranks; Control or UserDefined for special tokens
     private readonly ByteSequenceTable _ranks;   // token bytes → id, ranks only
     private readonly BytePairMerger _merger;
+    private readonly MergeCache _mergeCache = new();
     private readonly SpecialTokenMatcher _allSpecial;    // every special token, for parseSpecial
     private readonly SpecialTokenMatcher _alwaysSpecial; // user-defined tokens, split out of any text (as HF and llama.cpp do)
     private readonly int[] _endOfGenerationIds;
@@ -262,7 +264,7 @@ public sealed class TiktokenTokenizer : Tokenizer
                 ArrayPool<byte>.Shared.Return(scratch);
                 scratch = ArrayPool<byte>.Shared.Rent(max);
             }
-            int length = Encoding.UTF8.GetBytes(piece, scratch);
+            int length = ToUtf8(piece, scratch);
             ReadOnlySpan<byte> bytes = scratch.AsSpan(0, length);
             if (IgnoreMerges)
             {
@@ -273,8 +275,34 @@ public sealed class TiktokenTokenizer : Tokenizer
                     continue;
                 }
             }
+            if (bytes.Length > MergeCache.MaxPieceBytes)
+            {
+                _merger.Merge(bytes, ids);
+                continue;
+            }
+            ulong hash = ByteSequenceTable.Hash(bytes, out _);
+            if (_mergeCache.Find(bytes, hash) is { } cached)
+            {
+                ids.AddRange(cached);
+                continue;
+            }
+            int first = ids.Count;
             _merger.Merge(bytes, ids);
+            _mergeCache.Add(bytes, hash, CollectionsMarshal.AsSpan(ids)[first..]);
         }
+    }
+
+    /// <summary>UTF-8 of a piece (lone surrogates as U+FFFD); ASCII, most pieces, without the encoder's call overhead.</summary>
+    private static int ToUtf8(ReadOnlySpan<char> piece, byte[] destination)
+    {
+        int i = 0;
+        for (; i < piece.Length; i++)
+        {
+            char c = piece[i];
+            if (c >= 0x80) return i + Encoding.UTF8.GetBytes(piece[i..], destination.AsSpan(i));
+            destination[i] = (byte)c;
+        }
+        return i;
     }
 
     private string[] SpellAll()

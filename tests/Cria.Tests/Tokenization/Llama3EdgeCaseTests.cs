@@ -159,6 +159,17 @@ public class Llama3EdgeCaseTests
         Assert.Equal(["'ſ", "x"], Llama3PreTokenizer.Split("'ſx"));
     }
 
+    /// <summary>One tokenizer on many threads (its merge cache is shared) gives each thread the ids it gives alone.</summary>
+    [Fact]
+    public void ConcurrentEncodingGivesTheSameIds()
+    {
+        var tokenizer = TiktokenTokenizer.FromTiktokenFile(Llama3TestTokenizers.ModelPath); // a fresh, empty cache
+        string[] texts = [.. Enumerable.Range(0, 8).Select(i => new Llama3TextGenerator(seed: 100 + i).Next(3000))];
+        int[][] expected = [.. texts.Select(t => Llama3TestTokenizers.Get(Llama3TestTokenizers.Json).Encode(t, addBos: false))];
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+            Assert.Equal(expected[i % 8], tokenizer.Encode(texts[i % 8], addBos: false)));
+    }
+
     private static byte[] RandomBytes(Random random, int length)
     {
         var bytes = new byte[length];
