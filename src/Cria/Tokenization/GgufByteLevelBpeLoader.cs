@@ -50,7 +50,8 @@ internal static class GgufByteLevelBpeLoader
                 (long)TokenType.Normal => TokenType.Normal,
                 (long)TokenType.Control => TokenType.Control,
                 (long)TokenType.UserDefined => TokenType.UserDefined,
-                _ => throw new ModelFormatException($"{source}: token {id} ('{tokens[id]}') has type {rawTypes[id]}; a gpt2 vocabulary here has only normal (1), control (3) and user-defined (4) tokens"),
+                (long)TokenType.Unused => TokenType.Unused, // padding ("[PAD128256]") that llama.cpp's converter adds
+                _ => throw new ModelFormatException($"{source}: token {id} ('{tokens[id]}') has type {rawTypes[id]}; a gpt2 vocabulary here has only normal (1), control (3), user-defined (4) and unused (5) tokens"),
             };
             if (types[id] != TokenType.Normal) bytes[id] = Encoding.UTF8.GetBytes(tokens[id]);
             else if (!ByteLevelAlphabet.TryRead(tokens[id], out bytes[id], out int bad))

@@ -96,6 +96,9 @@ internal static class HuggingFaceByteLevelBpeReader
                     || Str(token, "content") is not { Length: > 0 } content)
                     throw new ModelFormatException($"{path}: added token {Short(token)} has no id or content");
                 if (id < rankCount) throw new ModelFormatException($"{path}: added token '{content}' has id {id}, inside the BPE vocabulary (0..{rankCount - 1})");
+                foreach (string flag in (string[])["lstrip", "rstrip", "single_word"])
+                    if (token.TryGetProperty(flag, out JsonElement set) && set.ValueKind == JsonValueKind.True)
+                        throw new ModelFormatException($"{path}: added token '{content}' has {flag} set, which is not supported (Llama 3's have none)");
                 if (!added.TryAdd(id, (content, !token.TryGetProperty("special", out JsonElement sp) || sp.ValueKind != JsonValueKind.False)))
                     throw new ModelFormatException($"{path}: two added tokens have id {id}");
             }

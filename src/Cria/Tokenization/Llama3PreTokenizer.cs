@@ -92,6 +92,13 @@ internal static class Llama3PreTokenizer
         return pieces;
     }
 
+    /// <summary>The pattern's class of a code point (not a surrogate): 'L' (\p{L}), 'N' (\p{N}), 'S' (\s) or 'O' (other).</summary>
+    internal static char ClassName(int codePoint)
+    {
+        byte cls = codePoint < 0x10000 ? BmpClass[codePoint] : ClassOf(Rune.GetUnicodeCategory(new Rune(codePoint)));
+        return cls switch { Letter => 'L', Number => 'N', 0 => 'O', _ => 'S' };
+    }
+
     private static int LetterRunEnd(ReadOnlySpan<char> text, int i)
     {
         while (i < text.Length && ClassAt(text, i, out int w) == Letter) i += w;

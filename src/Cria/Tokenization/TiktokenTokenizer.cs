@@ -15,7 +15,7 @@ namespace Cria.Tokenization;
 public sealed class TiktokenTokenizer : Tokenizer
 {
     private readonly byte[][] _bytes;            // each id's bytes: a rank's token, or a special token's UTF-8 text
-    private readonly TokenType[] _types;         // Normal for ranks; Control or UserDefined for special tokens
+    private readonly TokenType[] _types;         // Normal for ranks; Control or UserDefined for special tokens; Unused for padding
     private readonly ByteSequenceTable _ranks;   // token bytes → id, ranks only
     private readonly BytePairMerger _merger;
     private readonly MergeCache _mergeCache = new();
@@ -28,7 +28,8 @@ public sealed class TiktokenTokenizer : Tokenizer
     /// <summary>Builds a tokenizer from each id's bytes and type (parallel arrays). Ids of type
     /// <see cref="TokenType.Normal"/> are ranks (their bytes unique, all 256 single bytes among them); ids of type
     /// <see cref="TokenType.Control"/> or <see cref="TokenType.UserDefined"/> are special tokens whose bytes are
-    /// their UTF-8 text. Throws <see cref="ModelFormatException"/> naming <see cref="TiktokenOptions.Source"/>.</summary>
+    /// their UTF-8 text (user-defined ones are split out of any text, control ones only when asked); ids of type
+    /// <see cref="TokenType.Unused"/> (padding) are never produced. Throws <see cref="ModelFormatException"/> naming <see cref="TiktokenOptions.Source"/>.</summary>
     public TiktokenTokenizer(IReadOnlyList<byte[]> tokenBytes, IReadOnlyList<TokenType> types, TiktokenOptions options)
     {
         string source = options.Source;
@@ -50,6 +51,8 @@ public sealed class TiktokenTokenizer : Tokenizer
                     rankBytes.Add(bytes);
                     rankIds.Add(id);
                     break;
+                case TokenType.Unused: // never produced by encoding, hidden in decoding like a control token
+                    break;
                 case TokenType.Control or TokenType.UserDefined:
                     string text = Encoding.UTF8.GetString(bytes);
                     if (text.Length == 0) throw new ModelFormatException($"{source}: special token {id} has no text");
@@ -57,7 +60,7 @@ public sealed class TiktokenTokenizer : Tokenizer
                     if (_types[id] == TokenType.UserDefined) userDefined.Add((text, id));
                     break;
                 default:
-                    throw new ModelFormatException($"{source}: token {id} has type {_types[id]}; a byte-level BPE vocabulary has only normal, control and user-defined tokens");
+                    throw new ModelFormatException($"{source}: token {id} has type {_types[id]}; a byte-level BPE vocabulary has only normal, control, user-defined and unused tokens");
             }
         }
         _ranks = new ByteSequenceTable(rankBytes, rankIds, out int duplicate);
@@ -189,7 +192,7 @@ public sealed class TiktokenTokenizer : Tokenizer
 
     /// <summary>The token's bytes; a control token gives nothing unless <paramref name="showSpecial"/>.</summary>
     public override ReadOnlySpan<byte> DecodeBytes(int id, bool showSpecial) =>
-        _types[CheckId(id)] == TokenType.Control && !showSpecial ? [] : _bytes[id];
+        _types[CheckId(id)] is TokenType.Control or TokenType.Unused && !showSpecial ? [] : _bytes[id];
 
     /// <summary>Joins the tokens' bytes and decodes them as UTF-8; bytes that form no character become U+FFFD
     /// (as tiktoken's <c>decode</c>, <c>errors="replace"</c>). Control tokens are hidden unless <paramref name="showSpecial"/>.</summary>
@@ -221,7 +224,8 @@ public sealed class TiktokenTokenizer : Tokenizer
     public IReadOnlyList<(int Left, int Right)> Merges => _merges.Value;
 
     /// <summary>The vocabulary as llama.cpp's GGUF keys: model <c>gpt2</c>, pre-tokenizer <c>llama-bpe</c>, tokens in
-    /// byte-level spelling, token types, merges in rank order, special ids and flags, chat template.</summary>
+    /// byte-level spelling, token types, merges in rank order, special ids and flags. Only <c>tokenizer.ggml.*</c> keys:
+    /// a writer adds <see cref="ChatTemplate"/> as <c>tokenizer.chat_template</c> where the file has no template yet.</summary>
     public override IReadOnlyList<KeyValuePair<string, GgufValue>> ToGgufMetadata()
     {
         string[] tokens = _spelled.Value;
@@ -246,7 +250,6 @@ public sealed class TiktokenTokenizer : Tokenizer
         Id("tokenizer.ggml.padding_token_id", PadId);
         entries.Add(new("tokenizer.ggml.add_bos_token", GgufValue.Of(AddBos)));
         entries.Add(new("tokenizer.ggml.add_eos_token", GgufValue.Of(AddEos)));
-        if (ChatTemplate != null) entries.Add(new("tokenizer.chat_template", GgufValue.Of(ChatTemplate)));
         return entries;
     }
 

@@ -4,7 +4,7 @@ using Cria.Tokenization;
 namespace Cria.Tests.Infrastructure;
 
 /// <summary>Writes a GGUF with no tensors, like llama.cpp's <c>ggml-vocab-*.gguf</c> files: llama hyper-parameters
-/// (so that llama.cpp can open it vocab-only) and a tokenizer's <see cref="Tokenizer.ToGgufMetadata"/>.</summary>
+/// (so that llama.cpp can open it vocab-only), a tokenizer's <see cref="Tokenizer.ToGgufMetadata"/> and its chat template.</summary>
 public static class VocabOnlyGguf
 {
     public static string Write(Tokenizer tokenizer, string path)
@@ -22,6 +22,7 @@ public static class VocabOnlyGguf
         writer.AddMetadata("llama.rope.freq_base", GgufValue.Of(500000f));
         writer.AddMetadata("llama.vocab_size", GgufValue.Of((uint)tokenizer.VocabSize));
         writer.AddMetadata(tokenizer.ToGgufMetadata());
+        if (tokenizer is TiktokenTokenizer { ChatTemplate: { } template }) writer.AddMetadata("tokenizer.chat_template", GgufValue.Of(template));
         writer.Complete();
         return path;
     }

@@ -145,6 +145,7 @@ public sealed class Llama3BadFileTests : IDisposable
     [InlineData("added inside", "added token '<|x|>' has id 3, inside the BPE vocabulary")]
     [InlineData("added gap", "id 257 is missing before '<|x|>' (300)")]
     [InlineData("added no content", "has no id or content")]
+    [InlineData("added lstrip", "added token '<|x|>' has lstrip set, which is not supported")]
     public void MalformedTokenizerJsonNamesTheProblem(string defect, string message)
     {
         JsonObject json = Json();
@@ -175,6 +176,7 @@ public sealed class Llama3BadFileTests : IDisposable
             case "added inside": json["added_tokens"]![0]!["id"] = 3; break;
             case "added gap": json["added_tokens"]![0]!["id"] = 300; break;
             case "added no content": json["added_tokens"]![0]!.AsObject().Remove("content"); break;
+            case "added lstrip": json["added_tokens"]![0]!["lstrip"] = true; break;
         }
         string path = WriteJson(json);
         var e = Assert.Throws<ModelFormatException>(() => TiktokenTokenizer.FromHuggingFace(path));
@@ -222,6 +224,21 @@ public sealed class Llama3BadFileTests : IDisposable
             return [.. TiktokenTokenizer.FromTiktokenFile(path).ToGgufMetadata()];
         }
         finally { File.Delete(path); }
+    }
+
+    /// <summary>llama.cpp's converter pads a vocabulary to the model's size with "[PAD{id}]" tokens of type unused (5).</summary>
+    [Fact]
+    public void PaddedGgufVocabularyLoads()
+    {
+        var entries = Gguf();
+        int tokens = entries.FindIndex(e => e.Key == "tokenizer.ggml.tokens"), types = entries.FindIndex(e => e.Key == "tokenizer.ggml.token_type");
+        entries[tokens] = new(entries[tokens].Key, GgufValue.OfArray([.. (string[])((GgufArray)entries[tokens].Value.Value).Items, "[PAD513]"]));
+        entries[types] = new(entries[types].Key, GgufValue.OfArray([.. (int[])((GgufArray)entries[types].Value.Value).Items, 5]));
+        var t = (TiktokenTokenizer)TokenizerLoader.FromGguf(new GgufMetadata(entries), "padded.gguf");
+        Assert.Equal((514, TokenType.Unused), (t.VocabSize, t.GetTokenType(513)));
+        Assert.Equal("", t.Decode([513]));
+        Assert.Equal("[PAD513]", t.Decode([513], showSpecial: true));
+        Assert.DoesNotContain(513, t.Encode("[PAD513]", addBos: false, parseSpecial: true));
     }
 
     [Theory]
