@@ -29,8 +29,8 @@ internal static class GgufSentencePieceLoader
             case "llama":
                 break;
             case "gpt2":
-                throw new ModelFormatException($"{source}: tokenizer.ggml.model is 'gpt2', the byte-level BPE tokenizer of Llama 3; "
-                    + "the Llama 3 BPE tokenizer is not supported yet (only SentencePiece, 'llama')");
+                throw new ModelFormatException($"{source}: tokenizer.ggml.model is 'gpt2', the byte-level BPE tokenizer of Llama 3, not SentencePiece; "
+                    + "load it with TokenizerLoader.FromGguf or TiktokenTokenizer.FromGguf");
             default:
                 throw new ModelFormatException($"{source}: tokenizer.ggml.model '{model}' is not supported (only SentencePiece, 'llama')");
         }

@@ -9,11 +9,11 @@ public class GgufSentencePieceLoaderTests
     private static readonly string[] Pieces = ["<unk>", "<s>", "</s>", "▁", "a", "b", "▁a", "ab"];
 
     [Fact]
-    public void Gpt2TokenizerIsReportedAsLlama3BpeNotSupportedYet()
+    public void Gpt2TokenizerIsSentToTheByteLevelBpeLoader()
     {
         var e = Assert.Throws<ModelFormatException>(() => SentencePieceTokenizer.FromGguf(Metadata(("tokenizer.ggml.model", Str("gpt2"))), "model.gguf"));
         Assert.StartsWith("model.gguf: ", e.Message);
-        Assert.Contains("Llama 3 BPE tokenizer is not supported yet", e.Message);
+        Assert.Contains("TiktokenTokenizer.FromGguf", e.Message);
     }
 
     [Theory]

@@ -20,9 +20,10 @@ public static class ChatFormats
         };
     }
 
-    public static ChatFormat Detect(Tokenizer tokenizer, string? dateString = null)
+    /// <param name="template">A chat template to read instead of the tokenizer's own.</param>
+    public static ChatFormat Detect(Tokenizer tokenizer, string? dateString = null, string? template = null)
     {
-        string? template = tokenizer.ChatTemplate;
+        template ??= tokenizer.ChatTemplate;
         bool hasHeaders = tokenizer.FindToken("<|start_header_id|>") >= 0;
         if (template != null && template.Contains("<|start_header_id|>", StringComparison.Ordinal) && hasHeaders)
         {

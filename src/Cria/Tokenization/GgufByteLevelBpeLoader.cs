@@ -1,0 +1,106 @@
+using System.Text;
+using Cria.Formats.Gguf;
+
+namespace Cria.Tokenization;
+
+/// <summary>Reads a byte-level BPE vocabulary from GGUF metadata as llama.cpp writes it for Llama 3
+/// (<c>tokenizer.ggml.model</c> = <c>gpt2</c>, <c>tokenizer.ggml.pre</c> = <c>llama-bpe</c>): tokens in byte-level
+/// spelling (special tokens as their text, type control or user-defined), merges, special ids, add_bos/add_eos.</summary>
+internal static class GgufByteLevelBpeLoader
+{
+    private const long NoToken = uint.MaxValue;
+
+    /// <summary>llama.cpp's names for the Llama 3 pre-tokenizer.</summary>
+    private static readonly string[] Llama3PreNames = ["llama-bpe", "llama3", "llama-v3"];
+
+    /// <summary>True if the metadata holds a <c>gpt2</c> (byte-level BPE) vocabulary.</summary>
+    public static bool IsByteLevelBpe(GgufMetadata metadata) => metadata.TryGet("tokenizer.ggml.model", out var v) && v.Value is "gpt2";
+
+    public static TiktokenTokenizer Load(GgufMetadata metadata, string source)
+    {
+        try
+        {
+            return LoadCore(metadata, source);
+        }
+        catch (ModelFormatException e) when (!e.Message.StartsWith(source, StringComparison.Ordinal))
+        {
+            throw new ModelFormatException($"{source}: {e.Message}", e); // metadata errors name the key, not the file
+        }
+    }
+
+    private static TiktokenTokenizer LoadCore(GgufMetadata md, string source)
+    {
+        string? model = md.GetString("tokenizer.ggml.model");
+        if (model != "gpt2") throw new ModelFormatException($"{source}: tokenizer.ggml.model is '{model ?? "missing"}', not 'gpt2' (byte-level BPE)");
+        string? pre = md.GetString("tokenizer.ggml.pre");
+        if (pre == null || !Llama3PreNames.Contains(pre))
+            throw new ModelFormatException($"{source}: tokenizer.ggml.pre is '{pre ?? "missing"}'; only Llama 3's pre-tokenizer ('llama-bpe') is supported");
+        string[] tokens = md.GetArray<string>("tokenizer.ggml.tokens") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.tokens' is missing");
+        long[] rawTypes = md.GetIntArray("tokenizer.ggml.token_type") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.token_type' is missing");
+        string[] merges = md.GetArray<string>("tokenizer.ggml.merges") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.merges' is missing");
+        if (rawTypes.Length != tokens.Length)
+            throw new ModelFormatException($"{source}: 'tokenizer.ggml.token_type' has {rawTypes.Length} entries for {tokens.Length} tokens");
+
+        var bytes = new byte[tokens.Length][];
+        var types = new TokenType[tokens.Length];
+        for (int id = 0; id < tokens.Length; id++)
+        {
+            types[id] = rawTypes[id] switch
+            {
+                (long)TokenType.Normal => TokenType.Normal,
+                (long)TokenType.Control => TokenType.Control,
+                (long)TokenType.UserDefined => TokenType.UserDefined,
+                (long)TokenType.Unused => TokenType.Unused, // padding ("[PAD128256]") that llama.cpp's converter adds
+                _ => throw new ModelFormatException($"{source}: token {id} ('{tokens[id]}') has type {rawTypes[id]}; a gpt2 vocabulary here has only normal (1), control (3), user-defined (4) and unused (5) tokens"),
+            };
+            if (types[id] != TokenType.Normal) bytes[id] = Encoding.UTF8.GetBytes(tokens[id]);
+            else if (!ByteLevelAlphabet.TryRead(tokens[id], out bytes[id], out int bad))
+                throw new ModelFormatException($"{source}: token {id} '{tokens[id]}' has U+{(int)tokens[id][bad]:X4}, which is not a byte-level character");
+        }
+
+        var extraEnd = new List<int>();
+        foreach (string key in (string[])["tokenizer.ggml.eom_token_id", "tokenizer.ggml.eot_token_id"]) // Meta's order: eos, eom, eot
+        {
+            int id = SpecialId(md, key, source);
+            if (id >= 0) extraEnd.Add(id);
+        }
+        var tokenizer = new TiktokenTokenizer(bytes, types, new TiktokenOptions
+        {
+            Source = source,
+            BosId = SpecialId(md, "tokenizer.ggml.bos_token_id", source),
+            EosId = SpecialId(md, "tokenizer.ggml.eos_token_id", source),
+            PadId = SpecialId(md, "tokenizer.ggml.padding_token_id", source),
+            AddBos = md.GetBool("tokenizer.ggml.add_bos_token") ?? true, // llama.cpp's default for llama-bpe
+            AddEos = md.GetBool("tokenizer.ggml.add_eos_token") ?? false,
+            IgnoreMerges = true, // llama.cpp sets ignore_merges for the llama-bpe pre-tokenizer
+            ExtraEndOfGenerationIds = extraEnd,
+            ChatTemplate = md.GetString("tokenizer.chat_template"),
+        });
+        CheckMerges(merges, tokenizer, source);
+        return tokenizer;
+    }
+
+    /// <summary>The merges must be the ones the ranks imply, in order (see <see cref="RankMerges"/>).</summary>
+    private static void CheckMerges(string[] merges, TiktokenTokenizer tokenizer, string source)
+    {
+        IReadOnlyList<(int Left, int Right)> expected = tokenizer.Merges;
+        if (merges.Length != expected.Count)
+            throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges' has {merges.Length} merges but the tokens' ranks imply {expected.Count}");
+        for (int i = 0; i < merges.Length; i++)
+        {
+            string left = tokenizer.TokenText(expected[i].Left), right = tokenizer.TokenText(expected[i].Right);
+            string merge = merges[i];
+            if (merge.Length != left.Length + 1 + right.Length || !merge.StartsWith(left, StringComparison.Ordinal) || merge[left.Length] != ' '
+                || !merge.EndsWith(right, StringComparison.Ordinal))
+                throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges'[{i}] is '{merge}' but the tokens' ranks imply '{left} {right}'; " +
+                                               "only vocabularies whose merges follow their ranks (tiktoken-style, as Llama 3's) are supported");
+        }
+    }
+
+    private static int SpecialId(GgufMetadata md, string key, string source)
+    {
+        long? value = md.GetInt(key);
+        if (value is null or -1 or NoToken) return -1;
+        return value is >= 0 and <= int.MaxValue ? (int)value : throw new ModelFormatException($"{source}: metadata '{key}' = {value} is not a token id");
+    }
+}
