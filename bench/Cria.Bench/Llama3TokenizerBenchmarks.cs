@@ -15,37 +15,9 @@ namespace Cria.Bench;
 /// prose (the licence texts Debian ships in /usr/share/common-licenses) and 1 MB of mixed-script text.
 /// The MB/s column counts the text's UTF-8 bytes. <c>dotnet run -c Release --project bench/Cria.Bench -- --filter '*Llama3Tokenizer*'</c></summary>
 [MemoryDiagnoser]
-[Config(typeof(MegabytesPerSecond))]
+[Config(typeof(MegabytesPerSecondConfig))]
 public class Llama3TokenizerBenchmarks : IBytesPerOperation
 {
-    /// <summary>Adds an MB/s column (text bytes per second), finer than the shared GB/s one for text.</summary>
-    private sealed class MegabytesPerSecond : ManualConfig
-    {
-        public MegabytesPerSecond() => AddColumn(new TextThroughputColumn());
-    }
-
-    private sealed class TextThroughputColumn : IColumn
-    {
-        public string Id => "MBps";
-        public string ColumnName => "MB/s";
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => 1;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => "UTF-8 text bytes encoded per second (decimal MB)";
-        public bool IsAvailable(Summary summary) => true;
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-        {
-            if (summary[benchmarkCase]?.ResultStatistics is not { } stats) return "-";
-            string corpus = (string)benchmarkCase.Parameters["Corpus"];
-            return (Encoding.UTF8.GetByteCount(Text(corpus)) / stats.Mean * 1000).ToString("F1"); // bytes/ns × 1000 = MB/s
-        }
-    }
-
     private TiktokenTokenizer _cria = null!;
     private Ml.TiktokenTokenizer _microsoft = null!;
     private string _text = "";
@@ -124,7 +96,7 @@ public class Llama3TokenizerBenchmarks : IBytesPerOperation
         return text.ToString();
     }
 
-    private static string AssetsFolder() =>
+    internal static string AssetsFolder() =>
         Environment.GetEnvironmentVariable("CRIA_ASSETS") is { Length: > 0 } env ? env : Path.GetFullPath(Path.Combine(RepoRoot(), "..", "shared", "assets"));
 
     private static string RepoRoot()
