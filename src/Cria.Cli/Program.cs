@@ -28,6 +28,7 @@ public static class Program
             InspectCommand.Create(stdout),
             ConvertCommand.Create(stdout, stderr),
             CreateCommand.Create(stdout, stderr),
+            BenchCommand.Create(stdout, stderr),
         };
         var parse = root.Parse(args);
         if (args.Length == 0)

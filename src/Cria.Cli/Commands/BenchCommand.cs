@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cria.Benchmarking;
+using Cria.Model;
+using Cria.Tensors;
+
+namespace Cria.Cli.Commands;
+
+/// <summary><c>cria bench MODEL [--prompt-tokens 512] [--gen-tokens 128] [--threads 1,2] [--reps 5] [--json]</c>: llama-bench's
+/// pp/tg tests, mean ± standard deviation of tokens/s, plus load time and peak RSS.</summary>
+public static class BenchCommand
+{
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var model = new Argument<string>("model") { Description = "The model to measure" };
+        var prompt = new Option<int>("--prompt-tokens", "-p") { Description = "Prompt length of the pp test (0 = skip)", DefaultValueFactory = _ => 512 };
+        var generate = new Option<int>("--gen-tokens", "-n") { Description = "Tokens of the tg test (0 = skip)", DefaultValueFactory = _ => 128 };
+        var threads = new Option<string>("--threads", "-t") { Description = "Comma-separated thread counts", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
+        var reps = new Option<int>("--reps", "-r") { Description = "Timed repetitions of each test (after one warm-up)", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object with a 'tests' array instead of a table" };
+        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, json };
+        command.SetAction(parse =>
+        {
+            var threadCounts = ParseThreads(parse.GetValue(threads)!);
+            string path = parse.GetValue(model)!;
+            var clock = Stopwatch.StartNew();
+            using var llama = LlamaModel.Load(path);
+            double loadMs = clock.Elapsed.TotalMilliseconds;
+            var bench = new ModelBenchmark(llama) { Repetitions = parse.GetValue(reps) };
+            string size = $"{ModelBytes(llama) / (double)(1L << 30):F2} GiB";
+            long parameters = LlamaPresets.ParameterCount(llama.Config);
+            bool asJson = parse.GetValue(json);
+            if (!asJson)
+            {
+                stdout.WriteLine("| model | size | params | threads | test | t/s |");
+                stdout.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+            }
+            string name = $"llama {parameters / 1e9:F2}B {MainType(llama)}";
+            var results = bench.Run(parse.GetValue(prompt), parse.GetValue(generate), threadCounts, r =>
+            {
+                if (!asJson) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {size} | {parameters / 1e9:F2} B | {r.Threads} | {r.Test} | {r.Mean:F2} ± {r.StandardDeviation:F2} |"));
+            });
+            long peak = ProcessMemory.PeakResidentBytes();
+            if (asJson)
+            {
+                var tests = new JsonArray(results.Select(r => (JsonNode)new JsonObject
+                {
+                    ["test"] = r.Test,
+                    ["n_threads"] = r.Threads,
+                    ["n_tokens"] = r.Tokens,
+                    ["avg_ts"] = r.Mean,
+                    ["stddev_ts"] = r.StandardDeviation,
+                    ["samples_ts"] = new JsonArray(r.SamplesTokensPerSecond.Select(s => (JsonNode)s).ToArray()),
+                }).ToArray());
+                var root = new JsonObject
+                {
+                    ["model"] = path,
+                    ["model_type"] = MainType(llama),
+                    ["model_size"] = ModelBytes(llama),
+                    ["model_n_params"] = parameters,
+                    ["load_ms"] = loadMs,
+                    ["peak_rss_bytes"] = peak,
+                    ["tests"] = tests,
+                };
+                stdout.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                stdout.WriteLine();
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"load {loadMs:F1} ms; peak RSS {peak / (double)(1L << 20):F0} MiB"));
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static int[] ParseThreads(string text)
+    {
+        try
+        {
+            var counts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            if (counts.Length == 0 || counts.Any(c => c < 1)) throw new FormatException();
+            return counts;
+        }
+        catch (FormatException)
+        {
+            throw new CriaException($"--threads takes comma-separated positive counts such as 1,2; got '{text}'");
+        }
+    }
+
+    private static long ModelBytes(LlamaModel model)
+    {
+        var w = model.Weights;
+        long bytes = w.TokenEmbedding.ByteSize + (ReferenceEquals(w.Output, w.TokenEmbedding) ? 0 : w.Output.ByteSize);
+        foreach (var l in w.Layers)
+            bytes += l.Query.ByteSize + l.Key.ByteSize + l.Value.ByteSize + l.Output.ByteSize + l.Gate.ByteSize + l.Up.ByteSize + l.Down.ByteSize;
+        return bytes;
+    }
+
+    private static string MainType(LlamaModel model) => TensorTypeInfo.Get(model.Weights.Layers[0].Gate.Type).Name;
+}
