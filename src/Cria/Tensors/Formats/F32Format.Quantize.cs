@@ -1,0 +1,7 @@
+namespace Cria.Tensors.Formats;
+
+public readonly unsafe partial struct F32Format
+{
+    /// <summary>float32 is stored as it is (ggml_quantize_chunk copies it).</summary>
+    public static void Quantize(float* src, byte* dst, long n) => Buffer.MemoryCopy(src, dst, n * 4, n * 4);
+}
