@@ -15,6 +15,7 @@ public static class Program
         {
             GenerateCommand.Create(stdout, stderr),
             InspectCommand.Create(stdout),
+            QuantizeCommand.Create(stdout, stderr),
         };
         var parse = root.Parse(args);
         if (args.Length == 0)
