@@ -6,7 +6,9 @@ namespace Cria.Quantization;
 /// (src/llama-quant.cpp) decides it: more bits for the output, for some attn_v/ffn_down layers and for attn_output,
 /// then a fallback type when the row length is not a whole number of the chosen type's blocks. It keeps llama.cpp's
 /// running counters, so tensors must be offered in llama.cpp's order (<see cref="LlamaTensorOrder"/>).
-/// The branches for the IQ/TQ file types are left out: Cria cannot write those types.</summary>
+/// The branches for the IQ/TQ file types are left out: Cria cannot write those types. One deliberate difference from
+/// llama.cpp c392e50 (the version that made the reference files): rows that do not fit Q2_K/Q3_K fall back to Q4_0,
+/// as in current llama.cpp, instead of IQ4_NL.</summary>
 public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFileType fileType)
 {
     private int _attentionV, _ffnDown, _ffnGate, _ffnUp;
@@ -23,8 +25,7 @@ public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFi
     public readonly record struct Choice(GgmlType Type, GgmlType? FallbackFrom);
 
     /// <summary>Chooses the type of tensor <paramref name="name"/> (ggml <paramref name="dimensions"/>, row length first)
-    /// whose mix default is <paramref name="type"/>. Throws when llama.cpp has no type for the row length, or would
-    /// fall back to a type Cria cannot write.</summary>
+    /// whose mix default is <paramref name="type"/>. Throws when llama.cpp has no fallback for the row length.</summary>
     public Choice Choose(string name, IReadOnlyList<long> dimensions, GgmlType type)
     {
         type = ByRole(name, dimensions[0], type);
@@ -40,9 +41,9 @@ public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFi
             GgmlType.Q4_K => GgmlType.Q5_0,
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
-            GgmlType.Q2_K or GgmlType.Q3_K => throw new CriaException(
-                $"tensor '{name}': rows of {columns} are not whole {Name(wanted)} blocks of {TensorTypeInfo.Get(wanted).BlockElements}, and llama.cpp " +
-                $"falls back to IQ4_NL there, which Cria cannot write yet; choose another type, or a mix without {Name(wanted)}"),
+            // llama.cpp c392e50 falls back to IQ4_NL here, which Cria cannot write; current llama.cpp
+            // (tensor_type_fallback) uses Q4_0, and so does Cria.
+            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
             _ => throw new CriaException(
                 $"tensor '{name}': rows of {columns} are not whole {Name(wanted)} blocks of {TensorTypeInfo.Get(wanted).BlockElements}, " +
                 $"and llama.cpp has no fallback for {Name(wanted)} (it stops with \"Unsupported tensor size encountered\"); choose another type"),

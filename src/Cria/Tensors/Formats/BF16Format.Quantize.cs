@@ -5,6 +5,7 @@ namespace Cria.Tensors.Formats;
 public readonly unsafe partial struct BF16Format
 {
     /// <summary>ggml <c>ggml_fp32_to_bf16_row_ref</c>: each value through <see cref="FromSingle"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* src, byte* dst, long n)
     {
         ushort* y = (ushort*)dst;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q2_KFormat
@@ -5,6 +7,7 @@ public readonly unsafe partial struct Q2_KFormat
     /// <summary>ggml <c>quantize_row_q2_K_ref</c>: each 16-element sub-block gets a scale and a min from
     /// <c>make_qkx2_quants</c> (|x| weights, mean absolute error); both are quantised to 4 bits against the block's
     /// largest, then every element is re-rounded to 2 bits with the stored scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         byte* L = stackalloc byte[256];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q3_KFormat
@@ -5,6 +7,7 @@ public readonly unsafe partial struct Q3_KFormat
     /// <summary>ggml <c>quantize_row_q3_K_ref</c>: each 16-element sub-block gets a signed scale from
     /// <c>make_q3_quants</c>; the scales are quantised to 6 bits against the one of largest magnitude, then every
     /// element is re-rounded to 3 bits (low 2 bits in qs, the third in hmask).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         sbyte* L = stackalloc sbyte[256];

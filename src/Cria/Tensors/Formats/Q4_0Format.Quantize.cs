@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q4_0Format
 {
     /// <summary>ggml <c>quantize_row_q4_0_ref</c>: d = (the value of largest magnitude) / −8, so that value maps
     /// exactly to level 0; q = min(15, (int8)(x/d + 8.5)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         for (long i = 0; i < n / 32; i++, x += 32, y += 18)

@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q4_1Format
 {
     /// <summary>ggml <c>quantize_row_q4_1_ref</c>: m = min, d = (max − min) / 15, q = min(15, (int8)((x − m)/d + 0.5)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         for (long i = 0; i < n / 32; i++, x += 32, y += 20)

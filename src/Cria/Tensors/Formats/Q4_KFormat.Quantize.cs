@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q4_KFormat
@@ -5,6 +7,7 @@ public readonly unsafe partial struct Q4_KFormat
     /// <summary>ggml <c>quantize_row_q4_K_ref</c> (what <c>quantize_q4_K</c> does without an importance matrix): each
     /// 32-element sub-block gets a scale and a min from <c>make_qkx2_quants</c> (weights rms + |x|, 21 candidate
     /// scales); both are quantised to 6 bits against the block's largest, then every element is re-rounded to 4 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         byte* L = stackalloc byte[256];
@@ -38,6 +41,7 @@ public readonly unsafe partial struct Q4_KFormat
     /// <summary>The last step that Q4_K and Q5_K share: re-rounds every element of the super-block at <paramref name="x"/>
     /// to [0, <paramref name="nmax"/>] with the scales and mins now stored in block <paramref name="y"/> (d, dmin, scales
     /// at 0, 2, 4). A sub-block whose stored scale is zero keeps the levels <c>make_qkx2_quants</c> chose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RequantizeSubBlocks(float* x, byte* y, byte* L, int nmax)
     {
         for (int j = 0; j < 8; ++j)

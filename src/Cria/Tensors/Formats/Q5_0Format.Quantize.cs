@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q5_0Format
 {
     /// <summary>ggml <c>quantize_row_q5_0_ref</c>: d = (the value of largest magnitude) / −16,
     /// q = min(31, (int8)(x/d + 16.5)); the low 4 bits go to qs, the fifth to bit j of qh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         for (long i = 0; i < n / 32; i++, x += 32, y += 22)

@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q5_1Format
 {
     /// <summary>ggml <c>quantize_row_q5_1_ref</c>: m = min, d = (max − min) / 31, q = (uint8)((x − m)/d + 0.5);
     /// the low 4 bits go to qs, the fifth to bit j of qh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         for (long i = 0; i < n / 32; i++, x += 32, y += 24)

@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q5_KFormat
 {
     /// <summary>ggml <c>quantize_row_q5_K_ref</c>: as Q4_K with 5-bit levels (16 candidate scales from −0.5 by 0.1);
     /// the fifth bit of each level goes to qh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         byte* L = stackalloc byte[256];

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q6_KFormat
@@ -6,6 +8,7 @@ public readonly unsafe partial struct Q6_KFormat
     /// <c>make_qx_quants</c> (nmax 32, x² weights); the scales become int8 against the one of largest magnitude
     /// (d = that scale / −128), then every element is re-rounded to 6 bits (low 4 in ql, high 2 in qh).
     /// An all-zero super-block is all zero bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         sbyte* L = stackalloc sbyte[256];

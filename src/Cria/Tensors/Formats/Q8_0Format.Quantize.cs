@@ -1,8 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace Cria.Tensors.Formats;
 
 public readonly unsafe partial struct Q8_0Format
 {
     /// <summary>ggml <c>quantize_row_q8_0_ref</c>: d = max|x| / 127, qs = round(x / d) (halves away from zero).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // long loops: skip tier-0 and OSR
     public static void Quantize(float* x, byte* y, long n)
     {
         for (long i = 0; i < n / 32; i++, x += 32, y += 34)

@@ -40,6 +40,7 @@ internal static unsafe class QuantMath
 
     /// <summary>ggml <c>make_qx_quants(n, nmax, x, L, rmse_type = 1, qw = NULL)</c>: symmetric levels
     /// L ∈ [0, 2·nmax) with the scale that minimises Σ x²·(x − scale·(L − nmax))² over 19 candidate inverse scales.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float MakeQxQuants(int n, int nmax, float* x, sbyte* L)
     {
         float max = 0, amax = 0;
@@ -90,6 +91,7 @@ internal static unsafe class QuantMath
 
     /// <summary>ggml <c>make_q3_quants(n, nmax, x, L, do_rmse = true)</c>: symmetric levels L ∈ [0, 2·nmax), refined
     /// one element at a time (up to 5 sweeps) to lower the x²-weighted error.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float MakeQ3Quants(int n, int nmax, float* x, sbyte* L)
     {
         float max = 0, amax = 0;
@@ -147,6 +149,7 @@ internal static unsafe class QuantMath
     /// <summary>ggml <c>make_qkx2_quants</c>: levels L ∈ [0, nmax] with a scale and a min (returned negated in
     /// <paramref name="theMin"/>, as ggml does) fitted by weighted least squares over <paramref name="nstep"/> + 1
     /// candidate inverse scales; <paramref name="useMad"/> measures the error as |·| instead of (·)².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float MakeQkx2Quants(int n, int nmax, float* x, float* weights, byte* L, float* theMin, byte* Laux,
         float rmin, float rdelta, int nstep, bool useMad)
     {
