@@ -6,9 +6,11 @@ namespace Cria.Quantization;
 /// (src/llama-quant.cpp) decides it: more bits for the output, for some attn_v/ffn_down layers and for attn_output,
 /// then a fallback type when the row length is not a whole number of the chosen type's blocks. It keeps llama.cpp's
 /// running counters, so tensors must be offered in llama.cpp's order (<see cref="LlamaTensorOrder"/>).
-/// The branches for the IQ/TQ file types are left out: Cria cannot write those types. One deliberate difference from
-/// llama.cpp c392e50 (the version that made the reference files): rows that do not fit Q2_K/Q3_K fall back to Q4_0,
-/// as in current llama.cpp, instead of IQ4_NL.</summary>
+/// The branches for the IQ/TQ file types are left out: Cria cannot write those types.
+/// <para>Fallbacks follow current llama.cpp (<c>tensor_type_fallback</c>): Q2_K/Q3_K → Q4_0, Q4_K → Q5_0, Q5_K → Q5_1,
+/// Q6_K → Q8_0, then F16 when even that does not fit, also with <c>--pure</c>. llama.cpp c392e50, which made the
+/// reference files, agrees for Q4_K/Q5_K/Q6_K but used IQ4_NL (which Cria cannot write) for Q2_K/Q3_K, stopped with
+/// "Unsupported tensor size" for the 32-element types, and crashed with --pure.</para></summary>
 public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFileType fileType)
 {
     private int _attentionV, _ffnDown, _ffnGate, _ffnUp;
@@ -25,10 +27,10 @@ public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFi
     public readonly record struct Choice(GgmlType Type, GgmlType? FallbackFrom);
 
     /// <summary>Chooses the type of tensor <paramref name="name"/> (ggml <paramref name="dimensions"/>, row length first)
-    /// whose mix default is <paramref name="type"/>. Throws when llama.cpp has no fallback for the row length.</summary>
-    public Choice Choose(string name, IReadOnlyList<long> dimensions, GgmlType type)
+    /// whose mix default is the block type <paramref name="type"/>; with <paramref name="pure"/> only the fallback applies.</summary>
+    public Choice Choose(string name, IReadOnlyList<long> dimensions, GgmlType type, bool pure = false)
     {
-        type = ByRole(name, dimensions[0], type);
+        if (!pure) type = ByRole(name, dimensions[0], type);
         long columns = dimensions[0];
         if (columns % TensorTypeInfo.Get(type).BlockElements == 0)
         {
@@ -38,15 +40,11 @@ public sealed class LlamaTensorTypeSelector(QuantizationModelInfo model, LlamaFi
         GgmlType wanted = type;
         type = type switch
         {
+            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
             GgmlType.Q4_K => GgmlType.Q5_0,
             GgmlType.Q5_K => GgmlType.Q5_1,
             GgmlType.Q6_K => GgmlType.Q8_0,
-            // llama.cpp c392e50 falls back to IQ4_NL here, which Cria cannot write; current llama.cpp
-            // (tensor_type_fallback) uses Q4_0, and so does Cria.
-            GgmlType.Q2_K or GgmlType.Q3_K => GgmlType.Q4_0,
-            _ => throw new CriaException(
-                $"tensor '{name}': rows of {columns} are not whole {Name(wanted)} blocks of {TensorTypeInfo.Get(wanted).BlockElements}, " +
-                $"and llama.cpp has no fallback for {Name(wanted)} (it stops with \"Unsupported tensor size encountered\"); choose another type"),
+            _ => GgmlType.F16,
         };
         if (columns % TensorTypeInfo.Get(type).BlockElements != 0) type = GgmlType.F16;
         Fallbacks++;

@@ -12,15 +12,16 @@ namespace Cria.Quantization;
 public sealed record PlannedTensor(GgufTensorInfo Source, GgmlType Type, bool Convert, GgmlType? FallbackFrom);
 
 /// <summary>What llama-quantize would write for a GGUF file: every tensor in llama.cpp's order with its output type
-/// (<c>llama_model_quantize_impl</c>: which tensors are quantised at all, then <c>llama_tensor_get_type</c> unless
-/// <c>--pure</c>). Made before any data is touched, so a problem stops the run before a byte is written.</summary>
+/// (<c>llama_model_quantize_impl</c>: which tensors are quantised at all, then <c>llama_tensor_get_type</c>; with
+/// <c>--pure</c> only its fallback for rows that do not fit the blocks). Made before any data is touched, so a problem
+/// stops the run before a byte is written.</summary>
 public sealed class QuantizationPlan
 {
     public required LlamaFileType FileType { get; init; }
     public required QuantizationModelInfo Model { get; init; }
     /// <summary>The output tensors in the order they are written.</summary>
     public required IReadOnlyList<PlannedTensor> Tensors { get; init; }
-    /// <summary>Tensors the mix's type choice ran on (llama.cpp's n_k_quantized + n_fallback).</summary>
+    /// <summary>Tensors whose block type was chosen (llama.cpp's n_k_quantized + n_fallback).</summary>
     public int Chosen { get; init; }
     /// <summary>Tensors that needed a fallback type because their rows do not fit the mix's blocks.</summary>
     public int Fallbacks { get; init; }
@@ -40,7 +41,7 @@ public sealed class QuantizationPlan
                 tensors.Add(new PlannedTensor(t, t.Type, false, null));
                 continue;
             }
-            var choice = !pure && baseIsQuantized ? selector.Choose(t.Name, t.Dimensions, baseType) : new(baseType, null);
+            var choice = baseIsQuantized ? selector.Choose(t.Name, t.Dimensions, baseType, pure) : new(baseType, null);
             if (choice.Type == t.Type)
             {
                 tensors.Add(new PlannedTensor(t, t.Type, false, null)); // already what the mix wants: copied as it is
@@ -67,8 +68,7 @@ public sealed class QuantizationPlan
             throw new CriaException($"'{fileName}': tensor '{t.Name}' is already quantised ({from.Name}); requantising it to {to.Name} " +
                                     "loses more precision than quantising the original weights, so it needs --allow-requantize (as in llama-quantize)");
         if (t.Dimensions[0] % to.BlockElements != 0)
-            throw new CriaException($"'{fileName}': tensor '{t.Name}' has rows of {t.Dimensions[0]}, not whole {to.Name} blocks of {to.BlockElements} " +
-                                    "(with --pure every matrix gets the named type; without it llama.cpp's mixes fall back to a type that fits)");
+            throw new CriaException($"'{fileName}': tensor '{t.Name}' has rows of {t.Dimensions[0]}, not whole {to.Name} blocks of {to.BlockElements}");
     }
 
     /// <summary>llama-quantize's test of whether a tensor is quantised at all: a weight ("…weight", see below) with

@@ -149,19 +149,22 @@ public sealed class QuantizeCommandTests
         Assert.Equal("", r.Stderr);
     }
 
+    /// <summary>stories260K's ffn_down rows of 172 fit no block type: they fall back to F16, also for the 32-element
+    /// mixes and with --pure, as current llama.cpp does (llama.cpp c392e50 stopped there instead).</summary>
     [Theory]
-    [InlineData("Q8_0", false, "no fallback for Q8_0")]           // ffn_down rows of 172 fit no Q8_0 block; llama.cpp stops too
-    [InlineData("Q4_0", true, "rows of 172, not whole Q4_0 blocks of 32")]
-    public void Rows_that_fit_no_block_are_refused(string type, bool pure, string message)
+    [InlineData("Q8_0", false)]
+    [InlineData("Q4_0", true)]
+    [InlineData("Q5_1", false)]
+    public void Rows_that_fit_no_block_fall_back_to_F16(string type, bool pure)
     {
         using var dir = new TempDir();
         var args = new List<string> { "quantize", TestAssets.Path("stories260K-gguf/stories260K-f32.gguf"), dir.File("out.gguf"), type };
         if (pure) args.Add("--pure");
         var r = CliRunner.Run(args.ToArray());
-        Assert.Equal(1, r.ExitCode);
-        Assert.Contains("blk.0.ffn_down.weight", r.Stderr);
-        Assert.Contains(message, r.Stderr);
-        Assert.Empty(Directory.GetFiles(dir.Path));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains($"blk.0.ffn_down.weight | size 64 x 172 | F32 -> F16 (fallback: rows of 172 are not whole {type.ToUpperInvariant()} blocks of 32)", r.Stdout);
+        using var file = GgufFile.Open(dir.File("out.gguf"));
+        Assert.Equal(5, file.Tensors.Count(t => t.Type == GgmlType.F16));
     }
 
     [Fact]

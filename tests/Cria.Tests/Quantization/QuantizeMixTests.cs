@@ -238,8 +238,8 @@ public sealed class QuantizeMixTests
         Assert.Null(plan.Tensors.Single(t => t.Source.Name == "output.weight").FallbackFrom); // the output rule picks Q8_0 itself
     }
 
-    /// <summary>Rows that do not fit Q3_K fall back to Q4_0 (current llama.cpp; c392e50 chose IQ4_NL, which Cria does
-    /// not write), and to F16 where 32 does not divide them either.</summary>
+    /// <summary>Rows that do not fit Q3_K fall back to Q4_0 (current llama.cpp, whose output Cria's matches byte for
+    /// byte here; c392e50 chose IQ4_NL, which Cria does not write), and to F16 where 32 does not divide them either.</summary>
     [Fact]
     public void Q3_K_rows_that_do_not_fit_fall_back_to_Q4_0()
     {
