@@ -11,7 +11,8 @@ namespace Cria.Tests.Tensors;
 /// every type Cria computes with, including Q4_1, Q5_0, Q5_1 and BF16 that no asset file covers, on realistic rows,
 /// edge-case blocks (zeros, ties, a huge value, subnormals, fp16 overflow) and NaN/inf input, plus a sweep of float bit
 /// patterns through the fp16 and bf16 conversions. ggml's verdict on each result (ggml_validate_row_data) must match
-/// <see cref="TensorDataValidator"/>.</summary>
+/// <see cref="TensorDataValidator"/>. Every case runs both the eight-lane K-quant searches and the scalar ones.</summary>
+[Collection(SimdTierCollection.Name)]
 public sealed unsafe class QuantizeGgmlVectorTests
 {
     private static readonly Lazy<JsonDocument> Fixture = new(() =>
@@ -48,25 +49,32 @@ public sealed unsafe class QuantizeGgmlVectorTests
 
         byte[] y = new byte[info.RowBytes(x.Length)];
         var kernels = BlockKernels.Get(type, caseName);
-        fixed (float* src = x)
-        fixed (byte* dst = y)
-            for (int row = 0; row < x.Length / rowLength; row++)
-                kernels.Quantize(src + (long)row * rowLength, dst + info.RowBytes((long)row * rowLength), rowLength);
-
-        if (c.TryGetProperty("quantized_base64", out var b64))
+        foreach (int tier in QuantizeTiers)
         {
-            byte[] expected = Convert.FromBase64String(b64.GetString()!);
-            int at = expected.AsSpan().CommonPrefixLength(y);
-            Assert.True(at == expected.Length && y.Length == expected.Length,
-                $"{typeName}/{caseName}: first difference at byte {at} (block {at / info.BlockBytes}, offset {at % info.BlockBytes}" +
-                $"{BlockName(caseName, at / info.BlockBytes * info.BlockElements / rowLength)}): ggml {Hex(expected, at)}, Cria {Hex(y, at)}");
+            using var _ = SimdTiers.Use(tier);
+            fixed (float* src = x)
+            fixed (byte* dst = y)
+                for (int row = 0; row < x.Length / rowLength; row++)
+                    kernels.Quantize(src + (long)row * rowLength, dst + info.RowBytes((long)row * rowLength), rowLength);
+
+            if (c.TryGetProperty("quantized_base64", out var b64))
+            {
+                byte[] expected = Convert.FromBase64String(b64.GetString()!);
+                int at = expected.AsSpan().CommonPrefixLength(y);
+                Assert.True(at == expected.Length && y.Length == expected.Length,
+                    $"{typeName}/{caseName} tier {tier}: first difference at byte {at} (block {at / info.BlockBytes}, offset {at % info.BlockBytes}" +
+                    $"{BlockName(caseName, at / info.BlockBytes * info.BlockElements / rowLength)}): ggml {Hex(expected, at)}, Cria {Hex(y, at)}");
+            }
+            Assert.True(c.GetProperty("quantized_sha256").GetString() == Convert.ToHexStringLower(SHA256.HashData(y)), $"tier {tier}: digest differs");
         }
-        Assert.Equal(c.GetProperty("quantized_sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(y)));
 
         bool valid;
         fixed (byte* p = y) valid = TensorDataValidator.FindInvalid(type, p, TensorDataValidator.Units(type, x.Length)) < 0;
         Assert.Equal(c.GetProperty("ggml_valid").GetBoolean(), valid);
     }
+
+    /// <summary>The eight-lane searches (256-bit vectors) and the scalar ones.</summary>
+    internal static readonly int[] QuantizeTiers = [256, 0];
 
     private static string BlockName(string caseName, int index) => caseName switch
     {

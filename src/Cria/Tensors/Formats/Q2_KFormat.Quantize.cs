@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
 
@@ -21,11 +22,16 @@ public readonly unsafe partial struct Q2_KFormat
         {
             byte* sc = y;       // scales[16]: low nibble scale, high nibble min
             byte* qs = y + 16;  // qs[64]
+            if (QuantLanes.Enabled) SearchLanes(x, L, scales, mins);
+            else
+                for (int j = 0; j < 16; ++j)
+                {
+                    for (int l = 0; l < 16; ++l) weights[l] = MathF.Abs(x[16 * j + l]);
+                    scales[j] = QuantMath.MakeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
+                }
             float maxScale = 0, maxMin = 0;
             for (int j = 0; j < 16; ++j)
             {
-                for (int l = 0; l < 16; ++l) weights[l] = MathF.Abs(x[16 * j + l]);
-                scales[j] = QuantMath.MakeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.5f, 0.1f, 15, true);
                 if (scales[j] > maxScale) maxScale = scales[j];
                 if (mins[j] > maxMin) maxMin = mins[j];
             }
@@ -64,6 +70,25 @@ public readonly unsafe partial struct Q2_KFormat
             for (int j = 0; j < 256; j += 128)
                 for (int l = 0; l < 32; ++l)
                     qs[j / 4 + l] = (byte)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+        }
+    }
+
+    // The sixteen make_qkx2_quants searches (weights |x|, mean absolute error), eight sub-blocks at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void SearchLanes(float* x, byte* L, float* scales, float* mins)
+    {
+        Vector256<float>* xt = stackalloc Vector256<float>[16];
+        Vector256<float>* wt = stackalloc Vector256<float>[16];
+        Vector256<int>* levels = stackalloc Vector256<int>[16];
+        Vector256<int>* aux = stackalloc Vector256<int>[16];
+        for (int first = 0; first < 16; first += 8)
+        {
+            QuantLanes.Transpose(x, 16, first, xt);
+            for (int l = 0; l < 16; ++l) wt[l] = Vector256.Abs(xt[l]);
+            var scale = QuantLanes.MakeQkx2Quants(16, 3, xt, wt, levels, out var min, aux, -0.5f, 0.1f, 15, true);
+            scale.Store(scales + first);
+            min.Store(mins + first);
+            QuantLanes.Untranspose(levels, 16, first, L);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
 
@@ -18,10 +19,12 @@ public readonly unsafe partial struct Q3_KFormat
             byte* hmask = y;       // hmask[32]
             byte* qs = y + 32;     // qs[64]
             byte* sc = y + 96;     // scales[12]
+            if (QuantLanes.Enabled) SearchLanes(x, (byte*)L, scales);
+            else
+                for (int j = 0; j < 16; ++j) scales[j] = QuantMath.MakeQ3Quants(16, 4, x + 16 * j, L + 16 * j);
             float maxScale = 0, amax = 0;
             for (int j = 0; j < 16; ++j)
             {
-                scales[j] = QuantMath.MakeQ3Quants(16, 4, x + 16 * j, L + 16 * j);
                 float scale = MathF.Abs(scales[j]);
                 if (scale > amax) { amax = scale; maxScale = scales[j]; }
             }
@@ -79,6 +82,20 @@ public readonly unsafe partial struct Q3_KFormat
             for (int j = 0; j < 256; j += 128)
                 for (int l = 0; l < 32; ++l)
                     qs[j / 4 + l] = (byte)((int)L[j + l] | ((int)L[j + l + 32] << 2) | ((int)L[j + l + 64] << 4) | ((int)L[j + l + 96] << 6));
+        }
+    }
+
+    // The sixteen make_q3_quants searches, eight sub-blocks at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void SearchLanes(float* x, byte* L, float* scales)
+    {
+        Vector256<float>* xt = stackalloc Vector256<float>[16];
+        Vector256<int>* levels = stackalloc Vector256<int>[16];
+        for (int first = 0; first < 16; first += 8)
+        {
+            QuantLanes.Transpose(x, 16, first, xt);
+            QuantLanes.MakeQ3Quants(16, 4, xt, levels).Store(scales + first);
+            QuantLanes.Untranspose(levels, 16, first, L);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
 
@@ -18,14 +19,10 @@ public readonly unsafe partial struct Q4_KFormat
 
         for (long i = 0; i < n / 256; i++, x += 256, y += 144)
         {
+            SearchScalesMins(x, L, Laux, weights, scales, mins, 15, -1f, 0.1f, 20);
             float maxScale = 0, maxMin = 0;
             for (int j = 0; j < 8; ++j)
             {
-                float sumX2 = 0;
-                for (int l = 0; l < 32; ++l) sumX2 += x[32 * j + l] * x[32 * j + l];
-                float avX = MathF.Sqrt(sumX2 / 32);
-                for (int l = 0; l < 32; ++l) weights[l] = avX + MathF.Abs(x[32 * j + l]);
-                scales[j] = QuantMath.MakeQkx2Quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1f, 0.1f, 20, false);
                 if (scales[j] > maxScale) maxScale = scales[j];
                 if (mins[j] > maxMin) maxMin = mins[j];
             }
@@ -35,6 +32,40 @@ public readonly unsafe partial struct Q4_KFormat
             byte* q = y + 16;
             for (int j = 0; j < 256; j += 64, q += 32)
                 for (int l = 0; l < 32; ++l) q[l] = (byte)(L[j + l] | (L[j + l + 32] << 4));
+        }
+    }
+
+    /// <summary>The search that Q4_K and Q5_K share: each 32-element sub-block of the super-block at <paramref name="x"/>
+    /// gets levels L, a scale and a min from <c>make_qkx2_quants</c> with weights rms(sub-block) + |x| — eight sub-blocks
+    /// at once in <see cref="QuantLanes"/> where 256-bit vectors run, else one at a time; the bits are the same.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    internal static void SearchScalesMins(float* x, byte* L, byte* Laux, float* weights, float* scales, float* mins,
+        int nmax, float rmin, float rdelta, int nstep)
+    {
+        if (QuantLanes.Enabled)
+        {
+            Vector256<float>* xt = stackalloc Vector256<float>[32];
+            Vector256<float>* wt = stackalloc Vector256<float>[32];
+            Vector256<int>* levels = stackalloc Vector256<int>[32];
+            Vector256<int>* aux = stackalloc Vector256<int>[32];
+            QuantLanes.Transpose(x, 32, 0, xt);
+            var sumX2 = Vector256<float>.Zero;
+            for (int l = 0; l < 32; ++l) sumX2 += xt[l] * xt[l];
+            var avX = Vector256.Sqrt(sumX2 / Vector256.Create(32f));
+            for (int l = 0; l < 32; ++l) wt[l] = avX + Vector256.Abs(xt[l]);
+            var scale = QuantLanes.MakeQkx2Quants(32, nmax, xt, wt, levels, out var min, aux, rmin, rdelta, nstep, false);
+            scale.Store(scales);
+            min.Store(mins);
+            QuantLanes.Untranspose(levels, 32, 0, L);
+            return;
+        }
+        for (int j = 0; j < 8; ++j)
+        {
+            float sumX2 = 0;
+            for (int l = 0; l < 32; ++l) sumX2 += x[32 * j + l] * x[32 * j + l];
+            float avX = MathF.Sqrt(sumX2 / 32);
+            for (int l = 0; l < 32; ++l) weights[l] = avX + MathF.Abs(x[32 * j + l]);
+            scales[j] = QuantMath.MakeQkx2Quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep, false);
         }
     }
 

@@ -17,14 +17,10 @@ public readonly unsafe partial struct Q5_KFormat
 
         for (long i = 0; i < n / 256; i++, x += 256, y += 176)
         {
+            Q4_KFormat.SearchScalesMins(x, L, Laux, weights, scales, mins, 31, -0.5f, 0.1f, 15);
             float maxScale = 0, maxMin = 0;
             for (int j = 0; j < 8; ++j)
             {
-                float sumX2 = 0;
-                for (int l = 0; l < 32; ++l) sumX2 += x[32 * j + l] * x[32 * j + l];
-                float avX = MathF.Sqrt(sumX2 / 32);
-                for (int l = 0; l < 32; ++l) weights[l] = avX + MathF.Abs(x[32 * j + l]);
-                scales[j] = QuantMath.MakeQkx2Quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.5f, 0.1f, 15, false);
                 if (scales[j] > maxScale) maxScale = scales[j];
                 if (mins[j] > maxMin) maxMin = mins[j];
             }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace Cria.Tensors.Formats;
 
@@ -16,11 +17,13 @@ public readonly unsafe partial struct Q6_KFormat
 
         for (long i = 0; i < n / 256; i++, x += 256, y += 210)
         {
+            if (QuantLanes.Enabled) SearchLanes(x, (byte*)L, scales);
+            else
+                for (int ib = 0; ib < 16; ++ib) scales[ib] = QuantMath.MakeQxQuants(16, 32, x + 16 * ib, L + 16 * ib);
             float maxScale = 0, maxAbsScale = 0;
             for (int ib = 0; ib < 16; ++ib)
             {
-                float scale = QuantMath.MakeQxQuants(16, 32, x + 16 * ib, L + 16 * ib);
-                scales[ib] = scale;
+                float scale = scales[ib];
                 float absScale = MathF.Abs(scale);
                 if (absScale > maxAbsScale)
                 {
@@ -65,6 +68,21 @@ public readonly unsafe partial struct Q6_KFormat
                     ql[l + 32] = (byte)(q2 | (q4 << 4));
                     qh[l] = (byte)((L[j + l] >> 4) | ((L[j + l + 32] >> 4) << 2) | ((L[j + l + 64] >> 4) << 4) | ((L[j + l + 96] >> 4) << 6));
                 }
+        }
+    }
+
+    // The sixteen make_qx_quants searches, eight sub-blocks at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization), SkipLocalsInit]
+    private static void SearchLanes(float* x, byte* L, float* scales)
+    {
+        Vector256<float>* xt = stackalloc Vector256<float>[16];
+        Vector256<int>* levels = stackalloc Vector256<int>[16];
+        Vector256<int>* aux = stackalloc Vector256<int>[16];
+        for (int first = 0; first < 16; first += 8)
+        {
+            QuantLanes.Transpose(x, 16, first, xt);
+            QuantLanes.MakeQxQuants(16, 32, xt, levels, aux).Store(scales + first);
+            QuantLanes.Untranspose(levels, 16, first, L);
         }
     }
 }
