@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Cria.Quantization;
 using Cria.Tensors;
 
@@ -14,14 +15,17 @@ public static class QuantizeCommand
         var input = new Argument<string>("input") { Description = "The GGUF file to quantise (F32, F16 or BF16 weights; quantised ones with --allow-requantize)" };
         var output = new Argument<string>("output") { Description = "The GGUF file to write (through a temporary file, renamed when complete)" };
         var type = new Argument<string>("type") { Description = "The llama.cpp file type: " + string.Join(", ", LlamaFileTypes.Names) + " (case-insensitive)" };
-        var pure = new Option<bool>("--pure") { Description = "Every matrix in the type's base type: no llama.cpp per-tensor choices (output, attn_v, ffn_down …) and no fallbacks" };
+        var pure = new Option<bool>("--pure") { Description = "Every matrix in the type's base type: no llama.cpp per-tensor choices (output, attn_v, ffn_down …); rows that fit no block still fall back" };
         var allowRequantize = new Option<bool>("--allow-requantize") { Description = "Accept already-quantised tensors: they are dequantised to float32 and quantised again (loses precision)" };
         var threads = new Option<int>("--threads", "-t") { Description = "Threads quantising rows (default: one per processor); the output is the same for any count" };
         var command = new Command("quantize", "Quantise a GGUF model as llama-quantize does (Q4_K_M, Q8_0, …), bit for bit")
         {
             input, output, type, pure, allowRequantize, threads,
         };
-        command.SetAction(parse =>
+        command.SetAction(Run);
+        return command;
+
+        int Run(ParseResult parse)
         {
             string typeName = parse.GetValue(type)!;
             if (!LlamaFileTypes.TryParse(typeName, out var fileType))
@@ -36,13 +40,22 @@ public static class QuantizeCommand
                 AllowRequantize = parse.GetValue(allowRequantize),
                 Threads = threadCount,
             };
+            // Ctrl+C or SIGTERM stops the work at the next chunk instead of killing the process, so the writer can
+            // remove its temporary file; the run then ends as "cria: cancelled".
+            using var cancellation = new CancellationTokenSource();
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                cancellation.Cancel();
+            }
             var summary = GgufQuantizer.Quantize(inputPath, outputPath, options,
                 plan => Announce(plan, inputPath, outputPath, options, stdout, stderr),
-                report => stdout.WriteLine(Line(report)));
+                report => stdout.WriteLine(Line(report)), cancellation.Token);
             Summarise(summary, stdout, stderr);
             return 0;
-        });
-        return command;
+        }
     }
 
     private static void Announce(QuantizationPlan plan, string inputPath, string outputPath, QuantizeOptions options, TextWriter stdout, TextWriter stderr)

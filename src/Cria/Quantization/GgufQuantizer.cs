@@ -41,9 +41,10 @@ public static unsafe class GgufQuantizer
     private const long ChunkOutputBytes = 16 << 20;   // quantised bytes buffered before they are written
 
     /// <summary>Quantises <paramref name="inputPath"/> into <paramref name="outputPath"/>. <paramref name="onPlan"/> sees
-    /// the plan before anything is written, <paramref name="onTensor"/> each tensor once it is written.</summary>
+    /// the plan before anything is written, <paramref name="onTensor"/> each tensor once it is written. Cancelling
+    /// stops within one chunk of rows and leaves no output (and no temporary file).</summary>
     public static QuantizeSummary Quantize(string inputPath, string outputPath, QuantizeOptions options,
-        Action<QuantizationPlan>? onPlan = null, Action<QuantizedTensorReport>? onTensor = null)
+        Action<QuantizationPlan>? onPlan = null, Action<QuantizedTensorReport>? onTensor = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Threads < 0) throw new CriaException($"the thread count must be positive, got {options.Threads}");
@@ -66,10 +67,11 @@ public static unsafe class GgufQuantizer
             foreach (var t in plan.Tensors) writer.AddTensor(t.Source.Name, t.Source.Dimensions, t.Type);
             for (int i = 0; i < plan.Tensors.Count; i++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 var tensorClock = Stopwatch.StartNew();
                 var t = plan.Tensors[i];
                 long size = writer.Tensors[i].ByteSize;
-                if (t.Convert) writer.WriteTensor(t.Source.Name, sink => Convert(file, t, threads, sink, inputPath));
+                if (t.Convert) writer.WriteTensor(t.Source.Name, sink => Convert(file, t, threads, sink, inputPath, cancellationToken));
                 else
                 {
                     CheckInput(t.Source, file.TensorData(t.Source), 0, t.Source.ElementCount, inputPath);
@@ -80,6 +82,7 @@ public static unsafe class GgufQuantizer
                 outputBytes += size;
                 onTensor?.Invoke(new QuantizedTensorReport(i + 1, plan.Tensors.Count, t, t.Source.ByteSize, size, tensorClock.Elapsed));
             }
+            cancellationToken.ThrowIfCancellationRequested();
             writer.Complete();
         }
         return new QuantizeSummary(plan, inputBytes, outputBytes, file.FileLength, new FileInfo(outputPath).Length, clock.Elapsed);
@@ -99,7 +102,7 @@ public static unsafe class GgufQuantizer
 
     // Converts one tensor chunk by chunk: each chunk's rows are split into tasks of about ElementsPerTask elements,
     // quantised on the thread pool into one buffer, checked, and written in order.
-    private static void Convert(GgufFile file, PlannedTensor t, int threads, Stream sink, string fileName)
+    private static void Convert(GgufFile file, PlannedTensor t, int threads, Stream sink, string fileName, CancellationToken cancellationToken)
     {
         long columns = t.Source.Dimensions[0];
         if (t.Source.ElementCount == 0) return; // an empty tensor has no data
@@ -115,7 +118,7 @@ public static unsafe class GgufQuantizer
         bool floatInput = t.Source.Type == GgmlType.F32;
 
         using var output = new NativeBuffer((Math.Min(chunkRows, rows) * targetRowBytes + 3) / 4, clear: false);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads };
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken };
         for (long first = 0; first < rows; first += chunkRows)
         {
             long chunk = Math.Min(chunkRows, rows - first);
