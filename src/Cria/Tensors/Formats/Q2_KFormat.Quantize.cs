@@ -63,8 +63,7 @@ public readonly unsafe partial struct Q2_KFormat
                 float d = Fp16.Load(y + 80) * (sc[j] & 0xF);
                 if (d == 0) continue;
                 float dm = Fp16.Load(y + 82) * (sc[j] >> 4);
-                for (int ii = 0; ii < 16; ++ii)
-                    L[16 * j + ii] = (byte)Math.Max(0, Math.Min(3, QuantMath.NearestInt((x[16 * j + ii] + dm) / d)));
+                QuantLanes.RoundToLevels(x + 16 * j, 16, true, dm, d, 0, 3, 0, L + 16 * j);
             }
 
             for (int j = 0; j < 256; j += 128)

@@ -55,11 +55,7 @@ public readonly unsafe partial struct Q3_KFormat
                 s = (sbyte)((s | (((sc[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32);
                 float d = Fp16.Load(y + 108) * s;
                 if (d == 0) continue;
-                for (int ii = 0; ii < 16; ++ii)
-                {
-                    int l = Math.Max(-4, Math.Min(3, QuantMath.NearestInt(x[16 * j + ii] / d)));
-                    L[16 * j + ii] = (sbyte)(l + 4);
-                }
+                QuantLanes.RoundToLevels(x + 16 * j, 16, false, 0, d, -4, 3, 4, (byte*)L + 16 * j);
             }
 
             for (int j = 0; j < 32; ++j) hmask[j] = 0;

@@ -81,8 +81,7 @@ public readonly unsafe partial struct Q4_KFormat
             float d = Fp16.Load(y) * sc;
             if (d == 0) continue;
             float dm = Fp16.Load(y + 2) * m;
-            for (int ii = 0; ii < 32; ++ii)
-                L[32 * j + ii] = (byte)Math.Max(0, Math.Min(nmax, QuantMath.NearestInt((x[32 * j + ii] + dm) / d)));
+            QuantLanes.RoundToLevels(x + 32 * j, 32, true, dm, d, 0, nmax, 0, L + 32 * j);
         }
     }
 }

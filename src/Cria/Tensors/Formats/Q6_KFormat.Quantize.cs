@@ -48,11 +48,7 @@ public readonly unsafe partial struct Q6_KFormat
             {
                 float d = Fp16.Load(y + 208) * sc[j];
                 if (d == 0) continue;
-                for (int ii = 0; ii < 16; ++ii)
-                {
-                    int l = Math.Max(-32, Math.Min(31, QuantMath.NearestInt(x[16 * j + ii] / d)));
-                    L[16 * j + ii] = (sbyte)(l + 32);
-                }
+                QuantLanes.RoundToLevels(x + 16 * j, 16, false, 0, d, -32, 31, 32, (byte*)L + 16 * j);
             }
 
             byte* ql = y;

@@ -43,6 +43,31 @@ internal static unsafe class QuantLanes
     /// <summary>Lane k of <paramref name="v"/> to <paramref name="dst"/>[first + k].</summary>
     public static void Store(Vector256<float> v, float* dst, int first) => v.Store(dst + first);
 
+    /// <summary>The re-rounding every K-quant ends with, for <paramref name="n"/> (a multiple of 8) elements:
+    /// L[i] = clamp(nearest_int((x[i] + add) / d), low, high) + offset, or nearest_int(x[i] / d) … without
+    /// <paramref name="shift"/> (C does no addition there, and x + 0 would turn −0 into +0). Element-wise, so the vector
+    /// body gives the scalar bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RoundToLevels(float* x, int n, bool shift, float add, float d, int low, int high, int offset, byte* L)
+    {
+        if (!Enabled)
+        {
+            for (int i = 0; i < n; i++)
+                L[i] = (byte)(Math.Max(low, Math.Min(high, QuantMath.NearestInt((shift ? x[i] + add : x[i]) / d))) + offset);
+            return;
+        }
+        var vd = Vector256.Create(d);
+        var va = Vector256.Create(add);
+        for (int i = 0; i < n; i += 8)
+        {
+            var v = Vector256.Load(x + i);
+            if (shift) v += va;
+            var l = Clamp(NearestInt(v / vd), low, high) + Vector256.Create(offset);
+            var shorts = Vector128.Narrow(l.GetLower(), l.GetUpper());
+            Unsafe.WriteUnaligned(L + i, Vector128.Narrow(shorts, shorts).AsUInt64().ToScalar()); // the low byte of each, as C stores
+        }
+    }
+
     /// <summary><see cref="QuantMath.MakeQkx2Quants"/> for eight sub-blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vector256<float> MakeQkx2Quants(int n, int nmax, Vector256<float>* x, Vector256<float>* weights, Vector256<int>* L,
