@@ -30,9 +30,12 @@ public sealed record QuantizationModelInfo(string Architecture, int LayerCount, 
         string arch = m.GetString("general.architecture") ?? "";
         int Int(string key, int fallback)
         {
-            if (m.GetInt($"{arch}.{key}") is long v) return checked((int)v);
-            if (m.GetIntArray($"{arch}.{key}") is { Length: > 0 } a) return checked((int)a[0]); // per-layer arrays: llama.cpp's n_gqa() reads layer 0
-            return fallback;
+            long? value = m.GetInt($"{arch}.{key}");
+            if (value is null && m.GetIntArray($"{arch}.{key}") is { Length: > 0 } a) value = a[0]; // per-layer arrays: llama.cpp's n_gqa() reads layer 0
+            if (value is null) return fallback;
+            if (value < 0 || value > int.MaxValue)
+                throw new ModelFormatException($"'{file.Path}': metadata {arch}.{key} = {value} is out of range");
+            return (int)value;
         }
         int heads = Int("attention.head_count", 0);
         int attentionV = file.Tensors.Count(t => t.Name.Contains("attn_v.weight", StringComparison.Ordinal) ||

@@ -192,6 +192,17 @@ public sealed class QuantizeCommandTests
         Assert.False(File.Exists(dir.File("out.gguf")));
     }
 
+    [Fact]
+    public void Hostile_hyper_parameters_are_refused()
+    {
+        using var dir = new TempDir();
+        string input = dir.File("m.gguf");
+        WriteOneMatrix(input, 256, _ => 1f, blockCount: uint.MaxValue);
+        var r = CliRunner.Run("quantize", input, dir.File("out.gguf"), "Q4_K_M");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("metadata llama.block_count = 4294967295 is out of range", r.Stderr);
+    }
+
     [Theory]
     [InlineData("Q4_K_X", "unknown quantisation type 'Q4_K_X'; choose one of Q4_0, Q4_1")]
     [InlineData("IQ2_XS", "unknown quantisation type 'IQ2_XS'")]
@@ -245,11 +256,11 @@ public sealed class QuantizeCommandTests
     }
 
     // A GGUF with one 2-row matrix blk.0.attn_q.weight of the given row length, values from f(index).
-    private static void WriteOneMatrix(string path, int columns, Func<int, float> f)
+    private static void WriteOneMatrix(string path, int columns, Func<int, float> f, uint blockCount = 1)
     {
         using var w = new GgufWriter(path);
         w.AddMetadata("general.architecture", GgufValue.Of("llama"));
-        w.AddMetadata("llama.block_count", GgufValue.Of(1u));
+        w.AddMetadata("llama.block_count", GgufValue.Of(blockCount));
         w.AddTensor("blk.0.attn_q.weight", [columns, 2], GgmlType.F32);
         byte[] data = new byte[columns * 2 * 4];
         for (int i = 0; i < columns * 2; i++) BitConverter.TryWriteBytes(data.AsSpan(4 * i), f(i));
