@@ -27,6 +27,7 @@ public static class Program
             TokenizeCommand.Create(stdin, stdout),
             InspectCommand.Create(stdout),
             ConvertCommand.Create(stdout, stderr),
+            QuantizeCommand.Create(stdout, stderr),
             CreateCommand.Create(stdout, stderr),
             BenchCommand.Create(stdout, stderr),
         };

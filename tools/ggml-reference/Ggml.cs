@@ -32,6 +32,11 @@ internal sealed unsafe class Ggml
 
     private readonly nint _lib;
     private readonly delegate* unmanaged<int, TypeTraits*> _getTypeTraits;
+    // size_t ggml_quantize_chunk(enum ggml_type type, const float * src, void * dst, int64_t start, int64_t nrows,
+    //                            int64_t n_per_row, const float * imatrix): what llama-quantize calls for every tensor.
+    private readonly delegate* unmanaged<int, float*, void*, long, long, long, float*, nuint> _quantizeChunk;
+    // bool ggml_validate_row_data(enum ggml_type type, const void * data, size_t nbytes): llama-quantize's check.
+    private readonly delegate* unmanaged<int, void*, nuint, byte> _validateRowData;
 
     public string LibraryPath { get; }
     public string Version { get; }
@@ -42,8 +47,30 @@ internal sealed unsafe class Ggml
         LibraryPath = path;
         _lib = NativeLibrary.Load(path);
         _getTypeTraits = (delegate* unmanaged<int, TypeTraits*>)NativeLibrary.GetExport(_lib, "ggml_get_type_traits");
+        _quantizeChunk = (delegate* unmanaged<int, float*, void*, long, long, long, float*, nuint>)NativeLibrary.GetExport(_lib, "ggml_quantize_chunk");
+        _validateRowData = (delegate* unmanaged<int, void*, nuint, byte>)NativeLibrary.GetExport(_lib, "ggml_validate_row_data");
         Version = Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)NativeLibrary.GetExport(_lib, "ggml_version"))()) ?? "";
         Commit = Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)NativeLibrary.GetExport(_lib, "ggml_commit"))()) ?? "";
+    }
+
+    /// <summary>ggml_quantize_chunk without an importance matrix over <paramref name="rows"/> rows of
+    /// <paramref name="rowLength"/> floats: the blocks llama-quantize writes.</summary>
+    public byte[] QuantizeChunk(int type, float[] src, long rows, long rowLength, long rowBytes)
+    {
+        byte[] dst = new byte[rows * rowBytes];
+        fixed (float* x = src)
+        fixed (byte* y = dst)
+        {
+            nuint written = _quantizeChunk(type, x, y, 0, rows, rowLength, null);
+            if ((long)written != dst.Length) throw new InvalidOperationException($"ggml_quantize_chunk wrote {written} bytes, expected {dst.Length}");
+        }
+        return dst;
+    }
+
+    /// <summary>ggml_validate_row_data: false where llama-quantize would reject the data (NaN/inf values or scales).</summary>
+    public bool ValidateRowData(int type, byte[] data)
+    {
+        fixed (byte* p = data) return _validateRowData(type, p, (nuint)data.Length) != 0;
     }
 
     /// <summary>The traits of <paramref name="type"/>, checked against what the caller expects, so a different struct

@@ -9,16 +9,19 @@ using GgmlReference;
 string libPath = Environment.GetEnvironmentVariable("GGML_BASE_LIB") ?? Path.Combine(
     Environment.GetEnvironmentVariable("LLAMACPP_REF_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "llamacpp-ref"),
     "npm", "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-base.so");
-string outPath = "ggml-dequant-vectors.json";
-for (int a = 0; a < args.Length; a++)
+// "quantize" as the first argument writes the quantisation fixture (QuantizeVectors.cs) instead.
+bool quantizeMode = args.Length > 0 && args[0] == "quantize";
+string outPath = quantizeMode ? "ggml-quantize-vectors.json" : "ggml-dequant-vectors.json";
+for (int a = quantizeMode ? 1 : 0; a < args.Length; a++)
 {
     if (args[a] == "--lib") libPath = args[++a];
     else if (args[a] == "--out") outPath = args[++a];
-    else { Console.Error.WriteLine("usage: GgmlReference [--lib libggml-base.so] [--out file.json]"); return 2; }
+    else { Console.Error.WriteLine("usage: GgmlReference [quantize] [--lib libggml-base.so] [--out file.json]"); return 2; }
 }
 
 var ggml = new Ggml(libPath);
 string packageVersion = ReadPackageVersion(libPath);
+if (quantizeMode) return QuantizeVectors.Write(ggml, libPath, packageVersion, outPath);
 
 // (ggml id, name, block elements, block bytes, exported to_float, offsets of the fp16 scale fields, blocks of random bytes, quantised blocks)
 var types = new (int Id, string Name, int Block, int Bytes, string? Export, int[] Scales, int RandomBlocks, int QuantizedBlocks)[]

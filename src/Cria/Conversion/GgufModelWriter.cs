@@ -16,7 +16,13 @@ public static class GgufModelWriter
     private const int RowsPerChunk = 64;
 
     public static void Write(string path, LlamaConfig config, Tokenizer? tokenizer, IEnumerable<KeyValuePair<string, GgufValue>> extraMetadata,
-        IReadOnlyList<TensorPlan> tensors, GgmlType fileType, Action<TensorProgress>? progress = null)
+        IReadOnlyList<TensorPlan> tensors, GgmlType fileType, Action<TensorProgress>? progress = null) =>
+        Write(path, config, tokenizer, extraMetadata, tensors, FileType(fileType), TensorTypeInfo.Get(fileType).BlockElements > 1, progress);
+
+    /// <param name="fileType">llama.cpp's <c>llama_ftype</c> number for <c>general.file_type</c>.</param>
+    /// <param name="quantized">Whether to write <c>general.quantization_version</c>.</param>
+    public static void Write(string path, LlamaConfig config, Tokenizer? tokenizer, IEnumerable<KeyValuePair<string, GgufValue>> extraMetadata,
+        IReadOnlyList<TensorPlan> tensors, int fileType, bool quantized, Action<TensorProgress>? progress = null)
     {
         using var writer = new GgufWriter(path);
         var keys = new HashSet<string>();
@@ -24,7 +30,7 @@ public static class GgufModelWriter
         {
             if (keys.Add(key)) writer.AddMetadata(key, value);
         }
-        foreach (var (key, value) in ConfigMetadata(config, fileType)) Add(key, value);
+        foreach (var (key, value) in ConfigMetadata(config, fileType, quantized)) Add(key, value);
         if (tokenizer != null) foreach (var (key, value) in tokenizer.ToGgufMetadata()) Add(key, value);
         foreach (var (key, value) in extraMetadata)
             if (!key.StartsWith("llama.", StringComparison.Ordinal) && !key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal)) Add(key, value);
@@ -80,7 +86,7 @@ public static class GgufModelWriter
     }
 
     /// <summary>The <c>general.*</c> and <c>llama.*</c> keys llama.cpp reads for <paramref name="config"/>.</summary>
-    public static IEnumerable<KeyValuePair<string, GgufValue>> ConfigMetadata(LlamaConfig config, GgmlType fileType)
+    public static IEnumerable<KeyValuePair<string, GgufValue>> ConfigMetadata(LlamaConfig config, int fileType, bool quantized)
     {
         var c = config;
         KeyValuePair<string, GgufValue> U(string key, int value) => new(key, GgufValue.Of((uint)value));
@@ -105,8 +111,8 @@ public static class GgufModelWriter
             yield return new("llama.rope.scaling.type", GgufValue.Of("linear"));
             yield return new("llama.rope.scaling.factor", GgufValue.Of((float)c.RopeScaling.Factor));
         }
-        yield return U("general.file_type", FileType(fileType));
-        if (TensorTypeInfo.Get(fileType).BlockElements > 1) yield return U("general.quantization_version", 2);
+        yield return U("general.file_type", fileType);
+        if (quantized) yield return U("general.quantization_version", 2);
     }
 
     /// <summary>llama.cpp's <c>llama_ftype</c> for a model whose matrices are mostly <paramref name="type"/>.</summary>

@@ -10,13 +10,19 @@ namespace Cria.Conversion;
 /// seed, so the file is the same whatever the thread count. For benchmarks: speed does not depend on the values.</summary>
 public static class RandomModel
 {
-    public static List<TensorPlan> Plan(LlamaConfig c, GgmlType matrixType, ulong seed)
+    /// <summary>Tensors with every matrix in <paramref name="matrixType"/> (F16 where rows are not whole blocks).</summary>
+    public static List<TensorPlan> Plan(LlamaConfig c, GgmlType matrixType, ulong seed) =>
+        Plan(c, (name, dims) => dims[0] % TensorTypeInfo.Get(matrixType).BlockElements == 0 ? matrixType : GgmlType.F16, seed);
+
+    /// <summary>Tensors whose matrix types <paramref name="chooseType"/> picks by name and dimensions (ggml order), in
+    /// llama.cpp's per-layer order, so a quantisation mix's layer counting sees what llama-quantize would.</summary>
+    public static List<TensorPlan> Plan(LlamaConfig c, Func<string, long[], GgmlType> chooseType, ulong seed)
     {
         var plans = new List<TensorPlan>();
         int index = 0;
         void Matrix(string name, int rows, int cols)
         {
-            var type = cols % TensorTypeInfo.Get(matrixType).BlockElements == 0 ? matrixType : GgmlType.F16;
+            var type = chooseType(name, [cols, rows]);
             ulong tensorSeed = seed * 0x9E3779B97F4A7C15UL + (ulong)index++;
             double bound = Math.Sqrt(3.0 / cols);
             plans.Add(new TensorPlan(name, [cols, rows], type, (row, destination) =>

@@ -10,10 +10,14 @@ public readonly unsafe struct BlockKernels
     public int BlockBytes { get; }
     public delegate*<byte*, float*, long, void> Dequantize { get; }
     public delegate*<byte*, float*, int, float> Dot { get; }
+    /// <summary>float32 → blocks, as llama-quantize writes them without an importance matrix (see <see cref="IBlockFormat.Quantize"/>).</summary>
+    public delegate*<float*, byte*, long, void> Quantize { get; }
 
     private BlockKernels(GgmlType type, int blockElements, int blockBytes,
-        delegate*<byte*, float*, long, void> dequantize, delegate*<byte*, float*, int, float> dot)
+        delegate*<byte*, float*, long, void> dequantize, delegate*<byte*, float*, int, float> dot,
+        delegate*<float*, byte*, long, void> quantize)
     {
+        Quantize = quantize;
         Type = type;
         BlockElements = blockElements;
         BlockBytes = blockBytes;
@@ -22,7 +26,7 @@ public readonly unsafe struct BlockKernels
     }
 
     public static BlockKernels For<T>() where T : struct, IBlockFormat =>
-        new(T.Type, T.BlockElements, T.BlockBytes, &T.Dequantize, &T.Dot);
+        new(T.Type, T.BlockElements, T.BlockBytes, &T.Dequantize, &T.Dot, &T.Quantize);
 
     private static readonly Dictionary<GgmlType, BlockKernels> Registry = Build();
 

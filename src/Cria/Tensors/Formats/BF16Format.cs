@@ -5,7 +5,7 @@ namespace Cria.Tensors.Formats;
 
 /// <summary>bfloat16 (<c>ggml_bf16_t { uint16_t bits; }</c>): the top 16 bits of a float32, one element per "block".
 /// ggml's <c>GGML_BF16_TO_FP32</c> is <c>bits &lt;&lt; 16</c>, so NaN payloads pass through unchanged.</summary>
-public readonly unsafe struct BF16Format : IBlockFormat, IElementLoader
+public readonly unsafe partial struct BF16Format : IBlockFormat, IElementLoader
 {
     public static GgmlType Type => GgmlType.BF16;
     public static int BlockElements => 1;

@@ -5,7 +5,7 @@ namespace Cria.Tensors.Formats;
 
 /// <summary>IEEE binary16 (<c>ggml_half</c>, 2 bytes little-endian), one element per "block". Converted exactly
 /// (see <see cref="Fp16"/>); ggml's <c>to_float</c> is <c>ggml_fp16_to_fp32_row</c>.</summary>
-public readonly unsafe struct F16Format : IBlockFormat, IElementLoader
+public readonly unsafe partial struct F16Format : IBlockFormat, IElementLoader
 {
     public static GgmlType Type => GgmlType.F16;
     public static int BlockElements => 1;

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace Cria.Tensors.Formats;
 
 /// <summary>IEEE float32, one element per "block" (4 bytes, little-endian).</summary>
-public readonly unsafe struct F32Format : IBlockFormat, IElementLoader
+public readonly unsafe partial struct F32Format : IBlockFormat, IElementLoader
 {
     public static GgmlType Type => GgmlType.F32;
     public static int BlockElements => 1;

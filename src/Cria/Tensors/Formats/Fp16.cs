@@ -6,7 +6,7 @@ namespace Cria.Tensors.Formats;
 
 /// <summary>IEEE binary16 → float32, exact for every bit pattern and equal to ggml's <c>GGML_FP16_TO_FP32</c>
 /// (subnormals kept, ±inf kept, NaN payload kept and quietened). Scalar and vector forms agree bit for bit.</summary>
-internal static class Fp16
+internal static partial class Fp16
 {
     // Sign to bit 31, exponent+mantissa to the float positions: the value is then 2^-112 too small (bias 15 vs 127).
     private const uint SignExpMantMask = 0x8FFFE000u;

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace Cria.Tensors.Formats;
 
 /// <summary>Unpacks the 6-bit sub-block scales that K-quant blocks pack into 12 bytes.</summary>
-internal static unsafe class KQuantScales
+internal static unsafe partial class KQuantScales
 {
     private const uint Low6 = 0x3f3f3f3f, Low4 = 0x0f0f0f0f, Low2 = 0x03030303;
 

@@ -11,7 +11,7 @@ namespace Cria.Tensors.Formats;
 ///     ggml_half d;        // super-block scale for the scales
 ///     ggml_half dmin;     // super-block scale for the mins
 /// } block_q2_K;           // value = d*scale * q - dmin*min</code></summary>
-public readonly unsafe struct Q2_KFormat : IBlockFormat
+public readonly unsafe partial struct Q2_KFormat : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q2_K;
     public static int BlockElements => 256;

@@ -11,7 +11,7 @@ namespace Cria.Tensors.Formats;
 ///     uint8_t scales[12]; // 16 6-bit scales, packed (see KQuantScales.Q3Scales)
 ///     ggml_half d;        // super-block scale
 /// } block_q3_K;           // value = d*(scale - 32) * (q2 - (high bit ? 0 : 4))</code></summary>
-public readonly unsafe struct Q3_KFormat : IBlockFormat
+public readonly unsafe partial struct Q3_KFormat : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q3_K;
     public static int BlockElements => 256;

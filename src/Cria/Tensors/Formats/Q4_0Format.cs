@@ -5,7 +5,7 @@ namespace Cria.Tensors.Formats;
 /// <summary>Q4_0: blocks of 32 4-bit values with one fp16 scale, 18 bytes (ggml-common.h):
 /// <code>typedef struct { ggml_half d; uint8_t qs[16]; } block_q4_0;
 /// // value[j] = ((qs[j] &amp; 0xF) - 8) * d,  value[j+16] = ((qs[j] &gt;&gt; 4) - 8) * d</code></summary>
-public readonly unsafe struct Q4_0Format : IBlockFormat, IAffineBlock32
+public readonly unsafe partial struct Q4_0Format : IBlockFormat, IAffineBlock32
 {
     public static GgmlType Type => GgmlType.Q4_0;
     public static int BlockElements => 32;

@@ -3,7 +3,7 @@ namespace Cria.Tensors.Formats;
 /// <summary>Q4_1: blocks of 32 4-bit values with an fp16 scale and minimum, 20 bytes (ggml-common.h):
 /// <code>typedef struct { ggml_half d; ggml_half m; uint8_t qs[16]; } block_q4_1;
 /// // value[j] = (qs[j] &amp; 0xF) * d + m,  value[j+16] = (qs[j] &gt;&gt; 4) * d + m</code></summary>
-public readonly unsafe struct Q4_1Format : IBlockFormat, IAffineBlock32
+public readonly unsafe partial struct Q4_1Format : IBlockFormat, IAffineBlock32
 {
     public static GgmlType Type => GgmlType.Q4_1;
     public static int BlockElements => 32;

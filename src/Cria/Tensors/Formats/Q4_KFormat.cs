@@ -12,7 +12,7 @@ namespace Cria.Tensors.Formats;
 ///     uint8_t qs[128];    // element 64j + l (l &lt; 32): qs[32j + l] &amp; 0xF, sub-block 2j;
 ///                         // element 64j + 32 + l: qs[32j + l] &gt;&gt; 4, sub-block 2j + 1
 /// } block_q4_K;           // value = d*scale * q - dmin*min</code></summary>
-public readonly unsafe struct Q4_KFormat : IBlockFormat
+public readonly unsafe partial struct Q4_KFormat : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q4_K;
     public static int BlockElements => 256;

@@ -6,7 +6,7 @@ namespace Cria.Tensors.Formats;
 /// <code>typedef struct { ggml_half d; uint8_t qh[4]; uint8_t qs[16]; } block_q5_0;
 /// // qh as a little-endian uint32: bit j is the fifth bit of element j
 /// // value[j] = (((qs[j] &amp; 0xF) | bit j &lt;&lt; 4) - 16) * d,  value[j+16] = (((qs[j] &gt;&gt; 4) | bit j+16 &lt;&lt; 4) - 16) * d</code></summary>
-public readonly unsafe struct Q5_0Format : IBlockFormat, IAffineBlock32
+public readonly unsafe partial struct Q5_0Format : IBlockFormat, IAffineBlock32
 {
     public static GgmlType Type => GgmlType.Q5_0;
     public static int BlockElements => 32;

@@ -12,7 +12,7 @@ namespace Cria.Tensors.Formats;
 ///     uint8_t qh[32];     // fifth bit of element 32s + l (l &lt; 32): bit s of qh[l]
 ///     uint8_t qs[128];    // low 4 bits: element 64j + l: qs[32j + l] &amp; 0xF; element 64j + 32 + l: qs[32j + l] &gt;&gt; 4
 /// } block_q5_K;           // value = d*scale * q - dmin*min</code></summary>
-public readonly unsafe struct Q5_KFormat : IBlockFormat
+public readonly unsafe partial struct Q5_KFormat : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q5_K;
     public static int BlockElements => 256;

@@ -12,7 +12,7 @@ namespace Cria.Tensors.Formats;
 ///     int8_t scales[16];  // signed sub-block scales
 ///     ggml_half d;        // super-block scale
 /// } block_q6_K;           // value = d*scale * (q - 32)</code></summary>
-public readonly unsafe struct Q6_KFormat : IBlockFormat
+public readonly unsafe partial struct Q6_KFormat : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q6_K;
     public static int BlockElements => 256;

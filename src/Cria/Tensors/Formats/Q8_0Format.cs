@@ -5,7 +5,7 @@ namespace Cria.Tensors.Formats;
 
 /// <summary>Q8_0: blocks of 32 signed bytes with one fp16 scale, 34 bytes (ggml-common.h):
 /// <code>typedef struct { ggml_half d; int8_t qs[32]; } block_q8_0;   // value[j] = qs[j] * d</code></summary>
-public readonly unsafe struct Q8_0Format : IBlockFormat
+public readonly unsafe partial struct Q8_0Format : IBlockFormat
 {
     public static GgmlType Type => GgmlType.Q8_0;
     public static int BlockElements => 32;
