@@ -7,8 +7,12 @@ namespace Cria.Cli.Commands;
 /// when stderr is a terminal, a progress bar.</summary>
 public sealed class ConversionProgressPrinter(TextWriter stdout, TextWriter stderr, bool progressBar)
 {
+    /// <summary>Most anonymous (own, not file-mapped) resident memory seen at any tensor boundary.</summary>
+    public long PeakOwnBytes { get; private set; }
+
     public void Report(TensorProgress p)
     {
+        PeakOwnBytes = Math.Max(PeakOwnBytes, Cria.Benchmarking.ProcessMemory.AnonymousResidentBytes());
         if (p.Index < p.Count)
         {
             string counter = $"[{(p.Index + 1).ToString().PadLeft(Math.Max(3, p.Count.ToString().Length))}/{p.Count}]";

@@ -38,11 +38,17 @@ public static class ConvertCommand
             GgufModelWriter.Write(outputPath, checkpoint.Config, checkpoint.Tokenizer, checkpoint.Metadata, plans,
                 CheckpointConverter.PredominantMatrixType(plans), printer.Report);
             long bytes = new FileInfo(outputPath).Length;
-            stderr.WriteLine($"cria: wrote {bytes:N0} bytes in {clock.Elapsed.TotalSeconds:F1} s ({bytes / 1e6 / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} MB/s)");
+            stderr.WriteLine($"cria: wrote {bytes:N0} bytes in {clock.Elapsed.TotalSeconds:F1} s ({bytes / 1e6 / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F0} MB/s); " +
+                             MemoryLine(printer.PeakOwnBytes));
             return 0;
         });
         return command;
     }
+
+    // Peak RSS counts the pages of the memory-mapped input the conversion has read (the kernel drops them at will);
+    // "own" is what the process allocated itself, which is what streaming keeps small.
+    internal static string MemoryLine(long peakOwnBytes) =>
+        $"peak RSS {Cria.Benchmarking.ProcessMemory.PeakResidentBytes() / 1048576.0:F0} MiB (own memory at most {peakOwnBytes / 1048576.0:F0} MiB; the rest is mapped input pages)";
 
     // A folder, or model.safetensors inside one: config.json + safetensors in F32, F16 or BF16.
     private static int ToHuggingFace(string input, string output, GgmlType? matrixType, string? tokenizer, bool overwrite, TextWriter stdout, TextWriter stderr)
@@ -63,7 +69,8 @@ public static class ConvertCommand
         foreach (string file in result.Files) stdout.WriteLine($"wrote {file}");
         stderr.WriteLine($"cria: wrote {result.TensorBytes:N0} bytes of {result.DType} weights in {clock.Elapsed.TotalSeconds:F1} s" +
                          (result.PermutedQueryKey ? " (q/k rows put in rotate_half order)" : "") +
-                         (result.CopiedTokenizerFiles.Count > 0 ? $"; copied {string.Join(", ", result.CopiedTokenizerFiles)}" : "; no tokenizer files copied"));
+                         (result.CopiedTokenizerFiles.Count > 0 ? $"; copied {string.Join(", ", result.CopiedTokenizerFiles)}" : "; no tokenizer files copied") +
+                         "; " + MemoryLine(Cria.Benchmarking.ProcessMemory.AnonymousResidentBytes()));
         return 0;
     }
 

@@ -40,7 +40,7 @@ public static class CreateCommand
             var metadata = new[] { new KeyValuePair<string, GgufValue>("general.name", GgufValue.Of($"{parse.GetValue(preset)} (random weights, seed {parse.GetValue(seed)})")) };
             GgufModelWriter.Write(path, config, vocabulary, metadata, plans, fileType, plans.Any(p => TensorTypeInfo.Get(p.Type).BlockElements > 1), printer.Report);
             long bytes = new FileInfo(path).Length;
-            stderr.WriteLine($"cria: wrote {bytes:N0} bytes in {clock.Elapsed.TotalSeconds:F1} s");
+            stderr.WriteLine($"cria: wrote {bytes:N0} bytes in {clock.Elapsed.TotalSeconds:F1} s; peak RSS {Cria.Benchmarking.ProcessMemory.PeakResidentBytes() / 1048576.0:F0} MiB");
             return 0;
         });
         return command;
@@ -50,7 +50,9 @@ public static class CreateCommand
     // (e.g. q4_1) puts every matrix in that type.
     private static (Func<string, long[], GgmlType> Choose, int FileType, string Name) TypeChooser(LlamaConfig config, string name, bool pure)
     {
-        if (!pure && Cria.Quantization.LlamaFileTypes.TryParse(name, out var fileType))
+        // llama.cpp applies a mix only when the base type is a block type (F16 and BF16 files keep every matrix so).
+        if (!pure && Cria.Quantization.LlamaFileTypes.TryParse(name, out var fileType)
+            && TensorTypeInfo.Get(Cria.Quantization.LlamaFileTypes.BaseType(fileType)).BlockElements > 1)
         {
             var info = new Cria.Quantization.QuantizationModelInfo("llama", config.LayerCount, config.HeadCount, config.KvHeadCount, 0,
                 HasOutput: !config.TiedOutput, AttentionVCount: config.LayerCount);

@@ -40,6 +40,19 @@ public class ConvertTests : IDisposable
         AssertSameTensorData(TestAssets.Path("stories260K-gguf/stories260K-f32.gguf"), output, _ => true);
     }
 
+    [Theory]
+    [InlineData("stories260K-meta/f32")]
+    [InlineData("stories260K-hf/f32")]
+    public void Meta_and_hugging_face_f32_give_the_tensors_llama_cpps_converter_wrote(string source)
+    {
+        // The same float32 weights in Meta's and HF's layouts (HF's q/k rows permuted for rotate_half): converting them
+        // must give exactly the tensors llama.cpp made from the llama2.c file, so llama.cpp runs our files as its own.
+        string output = Path.Combine(_folder, "s.gguf");
+        var r = CliRunner.Run("convert", TestAssets.Path(source), output, "--tokenizer", TestAssets.Path("stories260K/tok512.bin"));
+        Assert.Equal(0, r.ExitCode);
+        AssertSameTensorData(TestAssets.Path("stories260K-gguf/stories260K-f32.gguf"), output, _ => true);
+    }
+
     [Fact]
     public void F16_conversion_rounds_like_llama_quantize_and_keeps_norms_f32()
     {
