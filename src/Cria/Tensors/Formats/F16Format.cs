@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Cria.Tensors.Formats;
 
@@ -15,7 +16,47 @@ public readonly unsafe partial struct F16Format : IBlockFormat, IElementLoader
 
     public static void Dequantize(byte* src, float* dst, long n) => ElementwiseKernels<F16Format>.Dequantize(src, dst, n);
 
-    public static float Dot(byte* row, float* x, int n) => ElementwiseKernels<F16Format>.Dot(row, x, n);
+    /// <summary>On AVX-512 a row is converted with the three-operation finite form while the largest magnitude is
+    /// tracked; only a row that holds an inf/NaN is done again with the exact special-value handling.</summary>
+    public static float Dot(byte* row, float* x, int n)
+    {
+        if (SimdTier.MaxVectorBits >= 512 && SimdTier.Has512 && n >= 64)
+        {
+            float sum = FiniteDot512(row, x, n, out bool special);
+            if (!special) return sum;
+        }
+        return ElementwiseKernels<F16Format>.Dot(row, x, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float FiniteDot512(byte* w, float* x, int n, out bool special)
+    {
+        var magnitude = Vector512.Create((ushort)0x7FFF);
+        var largest = Vector512<ushort>.Zero;
+        var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+        int i = 0;
+        for (; i + 64 <= n; i += 64) // four FMA chains; 128 bytes of weights per step
+        {
+            byte* p = w + i * 2;
+            largest = Vector512.Max(largest, Vector512.Load((ushort*)p) & magnitude);
+            largest = Vector512.Max(largest, Vector512.Load((ushort*)(p + 64)) & magnitude);
+            a0 = Vector512.FusedMultiplyAdd(Finite(p), Vector512.Load(x + i), a0);
+            a1 = Vector512.FusedMultiplyAdd(Finite(p + 32), Vector512.Load(x + i + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(Finite(p + 64), Vector512.Load(x + i + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(Finite(p + 96), Vector512.Load(x + i + 48), a3);
+        }
+        float sum = Vector512.Sum((a0 + a1) + (a2 + a3));
+        for (; i < n; i++)
+        {
+            largest = Vector512.Max(largest, Vector512.Create((ushort)(Unsafe.ReadUnaligned<ushort>(w + i * 2) & 0x7FFF)));
+            sum += Fp16.Load(w + i * 2) * x[i];
+        }
+        special = Vector512.GreaterThanOrEqualAny(largest, Vector512.Create((ushort)0x7C00)); // exponent all ones: inf or NaN
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Finite(byte* p) => Fp16.WidenFinite(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static float IElementLoader.Load1(byte* p) => Fp16.Load(p);
