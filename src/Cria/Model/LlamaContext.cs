@@ -133,9 +133,7 @@ public sealed unsafe class LlamaContext : IDisposable
             // Attention: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
             _norm.Set(x, xb, layer.AttentionNorm, _c.RmsEps, dim);
             _pool.Run(_norm, n);
-            _matmul.Run(layer.Query, xb, _q.Pointer, n);
-            _matmul.Run(layer.Key, xb, _k.Pointer, n);
-            _matmul.Run(layer.Value, xb, _v.Pointer, n);
+            _matmul.Run(layer.Query, _q.Pointer, layer.Key, _k.Pointer, layer.Value, _v.Pointer, xb, n);
             _ropeJob.Set(_q.Pointer, _k.Pointer, _v.Pointer, _cos.Pointer, _sin.Pointer, l, Position);
             _pool.Run(_ropeJob, n);
             _attention.Set(_q.Pointer, _att.Pointer, l, Position);
@@ -146,8 +144,7 @@ public sealed unsafe class LlamaContext : IDisposable
             // Feed-forward: out = h + W2 · (SiLU(W1·norm(h)) * W3·norm(h))
             _norm.Set(x, xb, layer.FeedForwardNorm, _c.RmsEps, dim);
             _pool.Run(_norm, n);
-            _matmul.Run(layer.Gate, xb, _gate.Pointer, n);
-            _matmul.Run(layer.Up, xb, _up.Pointer, n);
+            _matmul.Run(layer.Gate, _gate.Pointer, layer.Up, _up.Pointer, xb, n);
             _swiglu.Set(_gate.Pointer, _up.Pointer);
             _pool.Run(_swiglu, n);
             _matmul.Run(layer.Down, _gate.Pointer, xb, n);

@@ -2,47 +2,98 @@ using Cria.Threading;
 
 namespace Cria.Tensors.Kernels;
 
-/// <summary>y[t, r] = W[r] · x[t] for a batch of tokens: rows are split over the worker pool; within a chunk, each
-/// weight row is reused for a tile of tokens while it is hot in cache, so a prompt streams the weights once per tile.</summary>
+/// <summary>y[t, r] = W[r] · x[t] for a batch of tokens, for up to three matrices that share the input (q/k/v,
+/// gate/up) in one dispatch: their rows are split over the worker pool together. Within a chunk each weight row is
+/// reused for a tile of tokens while it is hot in cache, so a prompt streams the weights once per tile.</summary>
 public sealed unsafe class MatMul : ParallelJob
 {
     private const int TokenTile = 16;   // tokens sharing one pass over a chunk of rows
     private const int MinRowsPerChunk = 16;
+    private const int MaxTargets = 3;
 
     private readonly WorkerPool _pool;
-    private WeightMatrix? _w;
+    private readonly WeightMatrix?[] _w = new WeightMatrix?[MaxTargets];
+    private readonly nint[] _y = new nint[MaxTargets];
+    private readonly int[] _yStride = new int[MaxTargets];
+    private readonly int[] _firstRow = new int[MaxTargets + 1]; // running row offsets of the targets
+    private int _targets;
     private float* _x;
-    private float* _y;
     private int _tokens;
     private int _xStride;
-    private int _yStride;
 
     public MatMul(WorkerPool pool) => _pool = pool;
+
+    /// <summary>Computes y (tokens × W.Rows) from x (tokens × W.Cols), rows packed densely.</summary>
+    public void Run(WeightMatrix w, float* x, float* y, int tokens) => Run(w, x, w.Cols, y, w.Rows, tokens);
 
     /// <summary>Computes y (tokens × W.Rows, row stride <paramref name="yStride"/>) from x (tokens × W.Cols, row stride
     /// <paramref name="xStride"/>).</summary>
     public void Run(WeightMatrix w, float* x, int xStride, float* y, int yStride, int tokens)
     {
-        _w = w;
-        _x = x;
-        _y = y;
-        _tokens = tokens;
-        _xStride = xStride;
-        _yStride = yStride;
-        _pool.Run(this, w.Rows, MinRowsPerChunk);
-        _w = null;
+        Begin(x, xStride, tokens);
+        Add(w, y, yStride);
+        Dispatch();
     }
 
-    public void Run(WeightMatrix w, float* x, float* y, int tokens) => Run(w, x, w.Cols, y, w.Rows, tokens);
+    /// <summary>Two matrices on the same input (e.g. the feed-forward gate and up projections), one dispatch.</summary>
+    public void Run(WeightMatrix w0, float* y0, WeightMatrix w1, float* y1, float* x, int tokens)
+    {
+        Begin(x, w0.Cols, tokens);
+        Add(w0, y0, w0.Rows);
+        Add(w1, y1, w1.Rows);
+        Dispatch();
+    }
+
+    /// <summary>Three matrices on the same input (the attention query, key and value projections), one dispatch.</summary>
+    public void Run(WeightMatrix w0, float* y0, WeightMatrix w1, float* y1, WeightMatrix w2, float* y2, float* x, int tokens)
+    {
+        Begin(x, w0.Cols, tokens);
+        Add(w0, y0, w0.Rows);
+        Add(w1, y1, w1.Rows);
+        Add(w2, y2, w2.Rows);
+        Dispatch();
+    }
+
+    private void Begin(float* x, int xStride, int tokens)
+    {
+        _targets = 0;
+        _x = x;
+        _xStride = xStride;
+        _tokens = tokens;
+    }
+
+    private void Add(WeightMatrix w, float* y, int yStride)
+    {
+        if (_targets > 0 && w.Cols != _w[0]!.Cols)
+            throw new ArgumentException($"'{w.Name}' has {w.Cols} columns but '{_w[0]!.Name}' has {_w[0]!.Cols}: they cannot share an input");
+        _w[_targets] = w;
+        _y[_targets] = (nint)y;
+        _yStride[_targets] = yStride;
+        _firstRow[_targets + 1] = _firstRow[_targets] + w.Rows;
+        _targets++;
+    }
+
+    private void Dispatch()
+    {
+        _pool.Run(this, _firstRow[_targets], MinRowsPerChunk);
+        for (int i = 0; i < _targets; i++) _w[i] = null;
+    }
 
     public override void Execute(int start, int end, int worker)
     {
-        var w = _w!;
-        if (!w.IsContiguous)
+        for (int i = 0; i < _targets; i++)
         {
-            ExecuteParts(w, start, end);
-            return;
+            int first = _firstRow[i], last = _firstRow[i + 1];
+            if (end <= first || start >= last) continue;
+            var w = _w[i]!;
+            int r0 = Math.Max(start, first) - first, r1 = Math.Min(end, last) - first;
+            if (w.IsContiguous) Rows(w, (float*)_y[i], _yStride[i], r0, r1);
+            else RowsOfParts(w, (float*)_y[i], _yStride[i], r0, r1);
         }
+    }
+
+    private void Rows(WeightMatrix w, float* y, int yStride, int start, int end)
+    {
         var dot = w.Kernels.Dot;
         int cols = w.Cols;
         for (int t0 = 0; t0 < _tokens; t0 += TokenTile)
@@ -52,13 +103,13 @@ public sealed unsafe class MatMul : ParallelJob
             {
                 byte* row = w.Row(r);
                 for (int t = t0; t < t1; t++)
-                    _y[(long)t * _yStride + r] = dot(row, _x + (long)t * _xStride, cols);
+                    y[(long)t * yStride + r] = dot(row, _x + (long)t * _xStride, cols);
             }
         }
     }
 
     // A sharded matrix: each part adds its piece of the rows it holds (parts starting at column 0 come first and assign).
-    private void ExecuteParts(WeightMatrix w, int start, int end)
+    private void RowsOfParts(WeightMatrix w, float* y, int yStride, int start, int end)
     {
         var dot = w.Kernels.Dot;
         foreach (var p in w.Parts)
@@ -70,8 +121,8 @@ public sealed unsafe class MatMul : ParallelJob
                 for (int t = 0; t < _tokens; t++)
                 {
                     float v = dot(row, _x + (long)t * _xStride + p.ColStart, p.Cols);
-                    ref float y = ref _y[(long)t * _yStride + r];
-                    y = p.ColStart == 0 ? v : y + v;
+                    ref float target = ref y[(long)t * yStride + r];
+                    target = p.ColStart == 0 ? v : target + v;
                 }
             }
         }
