@@ -2,8 +2,9 @@ using Cria.IO;
 
 namespace Cria.Model;
 
-/// <summary>Keys and values of past positions for every layer: [layer][position][kvHeads·headDim] floats.
-/// Memory is reserved up front but pages are only touched as positions fill.</summary>
+/// <summary>Keys and values of past positions for every layer. Keys are stored transposed, [layer][kvHeads·headDim]
+/// [position], so attention scores sixteen positions per vector without horizontal sums; values are
+/// [layer][position][kvHeads·headDim]. Memory is reserved up front but pages are only touched as positions fill.</summary>
 public sealed unsafe class KvCache : IDisposable
 {
     private readonly NativeBuffer _keys;
@@ -19,13 +20,25 @@ public sealed unsafe class KvCache : IDisposable
         Capacity = capacity;
         KvDim = kvDim;
         long size = (long)layers * capacity * kvDim;
-        _keys = new NativeBuffer(size, clear: false);
+        _keys = new NativeBuffer(size + VectorSlack, clear: false);
         _values = new NativeBuffer(size, clear: false);
     }
 
-    public long ByteSize => 2 * _keys.Length * sizeof(float);
+    /// <summary>Attention reads keys sixteen positions at a time, up to fifteen past the last one; the slack keeps
+    /// those reads inside the buffer (their scores are never used).</summary>
+    public const int VectorSlack = 16;
 
-    public float* Key(int layer, int position) => _keys.Pointer + ((long)layer * Capacity + position) * KvDim;
+    public long ByteSize => (_keys.Length - VectorSlack + _values.Length) * sizeof(float);
+
+    /// <summary>Key component <paramref name="component"/> of every position of <paramref name="layer"/> (Capacity floats).</summary>
+    public float* KeyComponent(int layer, int component) => _keys.Pointer + ((long)layer * KvDim + component) * Capacity;
+
+    /// <summary>Stores the key of <paramref name="position"/> (KvDim floats) into its column.</summary>
+    public void StoreKey(int layer, int position, ReadOnlySpan<float> key)
+    {
+        float* column = _keys.Pointer + (long)layer * KvDim * Capacity + position;
+        for (int c = 0; c < key.Length; c++) column[(long)c * Capacity] = key[c];
+    }
 
     public float* Value(int layer, int position) => _values.Pointer + ((long)layer * Capacity + position) * KvDim;
 

@@ -137,7 +137,7 @@ public sealed unsafe class LlamaContext : IDisposable
             _ropeJob.Set(_q.Pointer, _k.Pointer, _v.Pointer, _cos.Pointer, _sin.Pointer, l, Position);
             _pool.Run(_ropeJob, n);
             _attention.Set(_q.Pointer, _att.Pointer, l, Position);
-            _pool.Run(_attention, n * _c.HeadCount);
+            _pool.Run(_attention, n * _c.KvHeadCount);
             _matmul.Run(layer.Output, _att.Pointer, xb, n);
             AddInPlace(x, xb, n * dim);
 

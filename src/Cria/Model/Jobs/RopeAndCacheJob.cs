@@ -46,7 +46,7 @@ internal sealed unsafe class RopeAndCacheJob : ParallelJob
             var key = new Span<float>(_k + (long)t * kvDim, kvDim);
             _rope.Rotate(key, _config.KvHeadCount, cos, sin);
             int position = _firstPosition + t;
-            key.CopyTo(new Span<float>(_cache.Key(_layer, position), kvDim));
+            _cache.StoreKey(_layer, position, key);
             new ReadOnlySpan<float>(_v + (long)t * kvDim, kvDim).CopyTo(new Span<float>(_cache.Value(_layer, position), kvDim));
         }
     }
