@@ -15,17 +15,24 @@ public static class BenchCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var model = new Argument<string>("model") { Description = "The model to measure" };
+        var model = new Argument<string>("model") { Description = "The model to measure", Arity = ArgumentArity.ZeroOrOne };
+        var machine = new Option<bool>("--machine") { Description = "Measure the machine instead: memory read bandwidth, fp32 FMA and int8 multiply-add peaks" };
         var prompt = new Option<int>("--prompt-tokens", "-p") { Description = "Prompt length of the pp test (0 = skip)", DefaultValueFactory = _ => 512 };
         var generate = new Option<int>("--gen-tokens", "-n") { Description = "Tokens of the tg test (0 = skip)", DefaultValueFactory = _ => 128 };
         var threads = new Option<string>("--threads", "-t") { Description = "Comma-separated thread counts", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
         var reps = new Option<int>("--reps", "-r") { Description = "Timed repetitions of each test (after one warm-up)", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a 'tests' array instead of a table" };
-        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, json };
+        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, json, machine };
         command.SetAction(parse =>
         {
             var threadCounts = ParseThreads(parse.GetValue(threads)!);
-            string path = parse.GetValue(model)!;
+            if (parse.GetValue(machine))
+            {
+                foreach (var f in MachineLimits.Measure(threadCounts))
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{f.What,-18} {f.Threads} thread{(f.Threads == 1 ? " " : "s")} {f.Value,8:F1} {f.Unit}"));
+                return 0;
+            }
+            string path = parse.GetValue(model) ?? throw new CriaException("give a model to benchmark (or --machine)");
             var clock = Stopwatch.StartNew();
             using var llama = LlamaModel.Load(path);
             double loadMs = clock.Elapsed.TotalMilliseconds;
