@@ -65,6 +65,7 @@ public sealed class ModelBenchmark(LlamaModel model)
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
             if (rep >= 0) samples.Add(n / seconds);
         }
+        if (context.ProfileReport is string report) Console.Error.WriteLine($"profile pp{n} t{threads}: {report}");
         return new BenchmarkTest($"pp{n}", threads, n, samples);
     }
 
@@ -81,6 +82,7 @@ public sealed class ModelBenchmark(LlamaModel model)
             for (int i = 0; i < n; i++) context.Process([tokens[i]]);
             samples.Add(n / Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
+        if (context.ProfileReport is string report) Console.Error.WriteLine($"profile tg{n} t{threads}: {report}");
         return new BenchmarkTest($"tg{n}", threads, n, samples);
     }
 

@@ -21,6 +21,7 @@ public sealed unsafe class LlamaContext : IDisposable
     private readonly RopeAndCacheJob _ropeJob;
     private readonly AttentionJob _attention;
     private readonly SwiGluJob _swiglu;
+    private readonly ForwardProfile? _profile = ForwardProfile.Enabled ? new ForwardProfile() : null;
     private readonly NativeBuffer _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits;
 
     public LlamaModel Model { get; }
@@ -121,11 +122,14 @@ public sealed unsafe class LlamaContext : IDisposable
     {
         int n = tokens.Length, dim = _c.Dim, pairs = _c.RopeDim / 2;
         float* x = _x.Pointer, xb = _xb.Pointer;
+        var profile = _profile;
+        profile?.Start();
         for (int t = 0; t < n; t++)
         {
             _w.TokenEmbedding.DequantizeRow(tokens[t], new Span<float>(x + (long)t * dim, dim));
             _rope.Angles(Position + t, new Span<float>(_cos.Pointer + (long)t * pairs, pairs), new Span<float>(_sin.Pointer + (long)t * pairs, pairs));
         }
+        profile?.Mark(ForwardProfile.Step.Embedding);
 
         for (int l = 0; l < _c.LayerCount; l++)
         {
@@ -133,22 +137,33 @@ public sealed unsafe class LlamaContext : IDisposable
             // Attention: h = x + Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x))
             _norm.Set(x, xb, layer.AttentionNorm, _c.RmsEps, dim);
             _pool.Run(_norm, n);
+            profile?.Mark(ForwardProfile.Step.Norm);
             _matmul.Run(layer.Query, _q.Pointer, layer.Key, _k.Pointer, layer.Value, _v.Pointer, xb, n);
+            profile?.Mark(ForwardProfile.Step.QkvMatmul);
             _ropeJob.Set(_q.Pointer, _k.Pointer, _v.Pointer, _cos.Pointer, _sin.Pointer, l, Position);
             _pool.Run(_ropeJob, n);
+            profile?.Mark(ForwardProfile.Step.Rope);
             _attention.Set(_q.Pointer, _att.Pointer, l, Position);
             _pool.Run(_attention, n * _c.KvHeadCount);
+            profile?.Mark(ForwardProfile.Step.Attention);
             _matmul.Run(layer.Output, _att.Pointer, xb, n);
+            profile?.Mark(ForwardProfile.Step.OutputMatmul);
             AddInPlace(x, xb, n * dim);
+            profile?.Mark(ForwardProfile.Step.Residual);
 
             // Feed-forward: out = h + W2 · (SiLU(W1·norm(h)) * W3·norm(h))
             _norm.Set(x, xb, layer.FeedForwardNorm, _c.RmsEps, dim);
             _pool.Run(_norm, n);
+            profile?.Mark(ForwardProfile.Step.Norm);
             _matmul.Run(layer.Gate, _gate.Pointer, layer.Up, _up.Pointer, xb, n);
+            profile?.Mark(ForwardProfile.Step.GateUpMatmul);
             _swiglu.Set(_gate.Pointer, _up.Pointer);
             _pool.Run(_swiglu, n);
+            profile?.Mark(ForwardProfile.Step.SwiGlu);
             _matmul.Run(layer.Down, _gate.Pointer, xb, n);
+            profile?.Mark(ForwardProfile.Step.DownMatmul);
             AddInPlace(x, xb, n * dim);
+            profile?.Mark(ForwardProfile.Step.Residual);
         }
         Position += n;
 
@@ -157,7 +172,11 @@ public sealed unsafe class LlamaContext : IDisposable
         _norm.Set(x + (long)first * dim, xb, _w.OutputNorm, _c.RmsEps, dim);
         _pool.Run(_norm, rows);
         _matmul.Run(_w.Output, xb, logits, rows);
+        profile?.Mark(ForwardProfile.Step.Logits);
     }
+
+    /// <summary>Time per step of the forward passes so far, when profiling is on (<c>CRIA_PROFILE=1</c>).</summary>
+    public string? ProfileReport => _profile?.Report();
 
     private static void AddInPlace(float* x, float* y, int count) =>
         TensorPrimitives.Add(new ReadOnlySpan<float>(x, count), new ReadOnlySpan<float>(y, count), new Span<float>(x, count));
