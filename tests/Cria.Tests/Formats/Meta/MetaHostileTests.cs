@@ -111,7 +111,7 @@ public class MetaHostileTests
     private static byte[] Exploit()
     {
         var zip = new ZipBuilder();
-        zip.Add("consolidated.00/data.pkl", new PickleBuilder().Proto(2).Global("posix", "system").Unicode("touch /tmp/pwned").Op(0x85).Reduce().Stop().ToArray());
+        zip.Add("consolidated.00/data.pkl", new PickleBuilder().Proto(2).Global("posix", "system").Unicode("echo pwned > pwned.txt").Op(0x85).Reduce().Stop().ToArray());
         return zip.ToArray();
     }
 
