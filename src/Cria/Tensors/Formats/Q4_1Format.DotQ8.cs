@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Cria.Tensors.Formats;
+
+public readonly unsafe partial struct Q4_1Format
+{
+    /// <summary>ggml <c>ggml_vec_dot_q4_1_q8_1</c>: Σ over blocks of <c>(dx·dy)·Σ q·qy + m·s</c> with <c>block_q8_1</c>
+    /// activations, whose <c>s = fp16(dy·Σqy)</c> carries the minimum's share (so the result follows ggml's rounding of
+    /// s, not the exact Σ m·dy·qy).</summary>
+    public static float DotQ8(byte* row, byte* activations, int n)
+    {
+        Fp16.EnsureTable();
+        int bits = SimdTier.MaxVectorBits;
+        if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);
+        if (bits >= 256 && SimdTier.Has256) return DotQ8_256(row, activations, n / 32);
+        return DotQ8Scalar(row, activations, n / 32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ8_512(byte* x, byte* y, int nb)
+    {
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        float mins0 = 0, mins1 = 0;
+        int i = 0;
+        for (; i + 4 <= nb; i += 4, x += 80, y += 144)
+        {
+            acc0 = Pair512(x, y, acc0, ref mins0);
+            acc1 = Pair512(x + 40, y + 72, acc1, ref mins1);
+        }
+        if (i + 2 <= nb)
+        {
+            acc0 = Pair512(x, y, acc0, ref mins0);
+            i += 2; x += 40; y += 72;
+        }
+        float sum = Vector512.Sum(acc0 + acc1);
+        if (i < nb) sum += Vector256.Sum(Block256(x, y, Vector256<float>.Zero, ref mins0));
+        return sum + (mins0 + mins1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Pair512(byte* x, byte* y, Vector512<float> acc, ref float mins)
+    {
+        var p = Int8Dot.MulAdd(Int8Dot.Nibbles2x32(x + 4, x + 24), Int8Dot.Load2x32(y + 4, y + 40));
+        var d = Int8Dot.Halves(Fp16.LoadScale(x) * Fp16.LoadScale(y), Fp16.LoadScale(x + 20) * Fp16.LoadScale(y + 36));
+        mins += Fp16.LoadScale(x + 2) * Fp16.LoadScale(y + 2) + Fp16.LoadScale(x + 22) * Fp16.LoadScale(y + 38);
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(Int8Dot.SumPairs(p)), d, acc);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float DotQ8_256(byte* x, byte* y, int nb)
+    {
+        var acc = Vector256<float>.Zero;
+        float mins = 0;
+        for (int i = 0; i < nb; i++, x += 20, y += 36) acc = Block256(x, y, acc, ref mins);
+        return Vector256.Sum(acc) + mins;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Block256(byte* x, byte* y, Vector256<float> acc, ref float mins)
+    {
+        var p = Int8Dot.MulAdd(Int8Dot.Nibbles32(x + 4), Vector256.Load((sbyte*)(y + 4)));
+        mins += Fp16.LoadScale(x + 2) * Fp16.LoadScale(y + 2);
+        var d = Vector256.Create(Fp16.LoadScale(x) * Fp16.LoadScale(y));
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Int8Dot.SumPairs(p)), d, acc);
+    }
+
+    private static float DotQ8Scalar(byte* x, byte* y, int nb)
+    {
+        float sum = 0;
+        for (int i = 0; i < nb; i++, x += 20, y += 36)
+        {
+            byte* qs = x + 4;
+            sbyte* qy = (sbyte*)(y + 4);
+            int sumi = 0;
+            for (int j = 0; j < 16; j++) sumi += (qs[j] & 0x0F) * qy[j] + (qs[j] >> 4) * qy[j + 16];
+            sum += (Fp16.LoadScale(x) * Fp16.LoadScale(y)) * sumi + Fp16.LoadScale(x + 2) * Fp16.LoadScale(y + 2);
+        }
+        return sum;
+    }
+}
