@@ -12,5 +12,10 @@ public sealed record ContextOptions
     /// <summary>Threads taking part in kernels (the caller included); 0 = one per processor.</summary>
     public int Threads { get; init; }
 
+    /// <summary>Quantised weights multiply the activations quantised to 8-bit blocks, with integer dot products (as
+    /// llama.cpp does: faster, and its numbers); false keeps float activations (slower, a little closer to the
+    /// dequantised model). Float weights are unaffected.</summary>
+    public bool QuantizeActivations { get; init; } = true;
+
     public const int DefaultMaxContext = 4096;
 }

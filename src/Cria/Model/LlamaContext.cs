@@ -47,7 +47,7 @@ public sealed unsafe class LlamaContext : IDisposable
         _pool = new WorkerPool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
         _cache = new KvCache(_c.LayerCount, ContextLength, _c.KvDim);
         _rope = new Rope(_c, _w.RopeFrequencyFactors);
-        _matmul = new MatMul(_pool);
+        _matmul = new MatMul(_pool, options.QuantizeActivations);
         _ropeJob = new RopeAndCacheJob(_rope, _cache, _c);
         _attention = new AttentionJob(_cache, _c, _pool.ThreadCount);
         _swiglu = new SwiGluJob(_c.HiddenDim, _pool.ThreadCount);
@@ -184,6 +184,7 @@ public sealed unsafe class LlamaContext : IDisposable
     public void Dispose()
     {
         _pool.Dispose();
+        _matmul.Dispose();
         _cache.Dispose();
         foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits }) b.Dispose();
     }

@@ -40,8 +40,9 @@ public sealed class WorkerPool : IDisposable
     }
 
     /// <summary>Runs <paramref name="job"/> over items [0, <paramref name="count"/>) on all threads and returns when
-    /// every item is done. Items are handed out in chunks of at least <paramref name="minChunk"/>.</summary>
-    public void Run(ParallelJob job, int count, int minChunk = 1)
+    /// every item is done. Items are handed out in chunks of at least <paramref name="minChunk"/>; with
+    /// <paramref name="alignChunks"/> every chunk but the last is a multiple of it (whole GEMM panels).</summary>
+    public void Run(ParallelJob job, int count, int minChunk = 1, bool alignChunks = false)
     {
         if (count <= 0) return;
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -54,6 +55,7 @@ public sealed class WorkerPool : IDisposable
         // A few chunks per thread balance noise from other processes without much bookkeeping.
         int chunks = Math.Min(maxChunks, ThreadCount * 4);
         _chunkSize = (count + chunks - 1) / chunks;
+        if (alignChunks && minChunk > 1) _chunkSize = (_chunkSize + minChunk - 1) / minChunk * minChunk;
         _chunkCount = (count + _chunkSize - 1) / _chunkSize;
         _itemCount = count;
         _nextChunk = 0;

@@ -73,8 +73,10 @@ public class Llama2cForwardTests
         var all = new float[ids.Length * 512];
         batch.ProcessAll(ids, all);
         using var single = new LlamaContext(model);
+        // The batch goes through the GEMM, single tokens through dot products: float32 sums in different orders
+        // (1.1e-5 measured on logits of magnitude ~7, i.e. ~2 ulp-scale relative error accumulated over 5 layers).
         for (int i = 0; i < ids.Length; i++)
-            AssertClose(single.Process([ids[i]]).ToArray(), all.AsSpan(i * 512, 512), 1e-5f, $"position {i}");
+            AssertClose(single.Process([ids[i]]).ToArray(), all.AsSpan(i * 512, 512), 3e-5f, $"position {i}");
     }
 
     internal static int ArgMax(ReadOnlySpan<float> x)

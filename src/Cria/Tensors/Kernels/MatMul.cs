@@ -1,17 +1,34 @@
+using Cria.IO;
+using Cria.Tensors.Activations;
+using Cria.Tensors.Formats;
+using Cria.Tensors.Kernels.Gemm;
 using Cria.Threading;
 
 namespace Cria.Tensors.Kernels;
 
 /// <summary>y[t, r] = W[r] · x[t] for a batch of tokens, for up to three matrices that share the input (q/k/v,
-/// gate/up) in one dispatch: their rows are split over the worker pool together. Within a chunk each weight row is
-/// reused for a tile of tokens while it is hot in cache, so a prompt streams the weights once per tile.</summary>
-public sealed unsafe class MatMul : ParallelJob
+/// gate/up) in one dispatch: their rows are split over the worker pool together. Quantised weights multiply the
+/// input quantised once to 8-bit blocks (integer dot products, as llama.cpp); float weights go through a packed GEMM
+/// when there are enough tokens; otherwise each weight row is reused for a tile of tokens while it is hot in cache.</summary>
+public sealed unsafe class MatMul : ParallelJob, IDisposable
 {
     private const int TokenTile = 16;   // tokens sharing one pass over a chunk of rows
     private const int MinRowsPerChunk = 16;
+    private const int GemmRowsPerChunk = FloatGemm<F32Format>.MaxPanelRows; // chunks of whole panels
+    private const int MinGemmTokens = 4; // fewer tokens do not pay for packing the panels
     private const int MaxTargets = 3;
 
+    /// <summary>How a target's rows are computed.</summary>
+    private enum RowPath { FloatDot, FloatGemm, QuantizedDot }
+
     private readonly WorkerPool _pool;
+    private readonly ActivationBuffers _activations = new();
+    private readonly NativeBuffer?[] _gemmScratch;
+    private readonly RowPath[] _path = new RowPath[MaxTargets];
+    private readonly FloatGemmKernel[] _gemm = new FloatGemmKernel[MaxTargets];
+    private readonly QuantizedDotKernels[] _quantized = new QuantizedDotKernels[MaxTargets];
+    private readonly nint[] _act = new nint[MaxTargets];       // the quantised input of a QuantizedDot target
+    private readonly long[] _actRowBytes = new long[MaxTargets];
     private readonly WeightMatrix?[] _w = new WeightMatrix?[MaxTargets];
     private readonly nint[] _y = new nint[MaxTargets];
     private readonly int[] _yStride = new int[MaxTargets];
@@ -21,7 +38,20 @@ public sealed unsafe class MatMul : ParallelJob
     private int _tokens;
     private int _xStride;
 
-    public MatMul(WorkerPool pool) => _pool = pool;
+    private readonly bool _int8Dot;
+
+    /// <summary>A matmul on <paramref name="pool"/>; <paramref name="quantizeActivations"/> lets quantised weights use
+    /// integer dot products on 8-bit activations where <see cref="UsesInt8Dot"/>.</summary>
+    public MatMul(WorkerPool pool, bool quantizeActivations = true)
+    {
+        _pool = pool;
+        _int8Dot = quantizeActivations && UsesInt8Dot;
+        _gemmScratch = new NativeBuffer?[pool.ThreadCount];
+    }
+
+    /// <summary>Whether quantised weights use integer dot products on 8-bit activations: where the vector tier runs
+    /// them (the scalar bodies are slower than the float ones), unless <c>CRIA_INT8_DOT=0</c> turns them off.</summary>
+    public static bool UsesInt8Dot => QuantizedDotKernels.IsAccelerated && Environment.GetEnvironmentVariable("CRIA_INT8_DOT") != "0";
 
     /// <summary>Computes y (tokens × W.Rows) from x (tokens × W.Cols), rows packed densely.</summary>
     public void Run(WeightMatrix w, float* x, float* y, int tokens) => Run(w, x, w.Cols, y, w.Rows, tokens);
@@ -57,6 +87,7 @@ public sealed unsafe class MatMul : ParallelJob
     private void Begin(float* x, int xStride, int tokens)
     {
         _targets = 0;
+        _activations.Reset();
         _x = x;
         _xStride = xStride;
         _tokens = tokens;
@@ -66,6 +97,15 @@ public sealed unsafe class MatMul : ParallelJob
     {
         if (_targets > 0 && w.Cols != _w[0]!.Cols)
             throw new ArgumentException($"'{w.Name}' has {w.Cols} columns but '{_w[0]!.Name}' has {_w[0]!.Cols}: they cannot share an input");
+        int i = _targets;
+        _path[i] = RowPath.FloatDot;
+        if (w.IsContiguous && _tokens >= MinGemmTokens && FloatGemmKernels.TryGet(w.Type, out _gemm[i]))
+            _path[i] = RowPath.FloatGemm;
+        else if (w.IsContiguous && _int8Dot && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]))
+        {
+            _path[i] = RowPath.QuantizedDot;
+            _act[i] = (nint)_activations.Get(_quantized[i], _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
+        }
         _w[_targets] = w;
         _y[_targets] = (nint)y;
         _yStride[_targets] = yStride;
@@ -75,7 +115,9 @@ public sealed unsafe class MatMul : ParallelJob
 
     private void Dispatch()
     {
-        _pool.Run(this, _firstRow[_targets], MinRowsPerChunk);
+        bool gemm = false;
+        for (int i = 0; i < _targets; i++) gemm |= _path[i] == RowPath.FloatGemm;
+        _pool.Run(this, _firstRow[_targets], gemm ? GemmRowsPerChunk : MinRowsPerChunk, alignChunks: gemm);
         for (int i = 0; i < _targets; i++) _w[i] = null;
     }
 
@@ -87,8 +129,40 @@ public sealed unsafe class MatMul : ParallelJob
             if (end <= first || start >= last) continue;
             var w = _w[i]!;
             int r0 = Math.Max(start, first) - first, r1 = Math.Min(end, last) - first;
-            if (w.IsContiguous) Rows(w, (float*)_y[i], _yStride[i], r0, r1);
-            else RowsOfParts(w, (float*)_y[i], _yStride[i], r0, r1);
+            float* y = (float*)_y[i];
+            switch (_path[i])
+            {
+                case RowPath.FloatGemm:
+                    _gemm[i].Multiply(w.Row(r0), w.RowBytes, r1 - r0, _x, _xStride, _tokens, w.Cols, y + r0, _yStride[i], GemmScratch(worker));
+                    break;
+                case RowPath.QuantizedDot:
+                    QuantizedRows(w, _quantized[i].DotQ8, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
+                    break;
+                default:
+                    if (w.IsContiguous) Rows(w, y, _yStride[i], r0, r1);
+                    else RowsOfParts(w, y, _yStride[i], r0, r1);
+                    break;
+            }
+        }
+    }
+
+    // Made on a worker's first GEMM, kept for the context's life.
+    private float* GemmScratch(int worker) =>
+        (_gemmScratch[worker] ??= new NativeBuffer(FloatGemmKernels.ScratchFloats, clear: false)).Pointer;
+
+    private void QuantizedRows(WeightMatrix w, delegate*<byte*, byte*, int, float> dot, byte* act, long actRowBytes,
+        float* y, int yStride, int start, int end)
+    {
+        int cols = w.Cols;
+        for (int t0 = 0; t0 < _tokens; t0 += TokenTile)
+        {
+            int t1 = Math.Min(_tokens, t0 + TokenTile);
+            for (int r = start; r < end; r++)
+            {
+                byte* row = w.Row(r);
+                for (int t = t0; t < t1; t++)
+                    y[(long)t * yStride + r] = dot(row, act + t * actRowBytes, cols);
+            }
         }
     }
 
@@ -126,5 +200,11 @@ public sealed unsafe class MatMul : ParallelJob
                 }
             }
         }
+    }
+
+    public void Dispose()
+    {
+        _activations.Dispose();
+        foreach (var b in _gemmScratch) b?.Dispose();
     }
 }

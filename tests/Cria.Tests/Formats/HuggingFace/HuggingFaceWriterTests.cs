@@ -202,7 +202,7 @@ public class HuggingFaceWriterTests
         using var hf = HuggingFaceCheckpointReader.Open(dir.Path, withTokenizer: false);
         Assert.Equal(scaling, hf.Config.RopeScaling);
         int[] ids = [1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426];
-        Llama2cForwardTests.AssertClose(HuggingFaceReferenceLogitsTests.AllLogits(scaled, ids), HuggingFaceReferenceLogitsTests.AllLogits(hf, ids), 2e-5f, "llama3 scaling");
+        Llama2cForwardTests.AssertClose(HuggingFaceReferenceLogitsTests.AllLogits(scaled, ids), HuggingFaceReferenceLogitsTests.AllLogits(hf, ids), 3e-5f, "llama3 scaling"); // rotate-half vs adjacent-pair RoPE sums in other orders
     }
 
     [Fact]
