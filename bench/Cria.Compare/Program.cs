@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 // alternating the tools and taking medians keeps a busy moment from favouring either.
 //   dotnet run -c Release --project bench/Cria.Compare -- --models a.gguf,b.gguf [--threads 1,2] [--rounds 3] [--reps 3]
 //       [--pp 512] [--tg 128] [--llamacpp ../shared/tools/llamacpp-ref/run.sh] [--cria src/Cria.Cli/bin/Release/net10.0/cria]
+//       [--log raw.jsonl]   (every run's JSON, one per line, appended as it comes: a long session keeps what it measured)
 var options = ParseArgs(args);
 string[] models = options["models"].Split(',', StringSplitOptions.RemoveEmptyEntries);
 string threads = options.GetValueOrDefault("threads", "1,2");
@@ -15,6 +16,8 @@ int rounds = int.Parse(options.GetValueOrDefault("rounds", "3"));
 string reps = options.GetValueOrDefault("reps", "3"), pp = options.GetValueOrDefault("pp", "512"), tg = options.GetValueOrDefault("tg", "128");
 string llamacpp = options.GetValueOrDefault("llamacpp", "../shared/tools/llamacpp-ref/run.sh");
 string cria = options.GetValueOrDefault("cria", "src/Cria.Cli/bin/Release/net10.0/cria");
+string? log = options.GetValueOrDefault("log");
+var memory = new Dictionary<string, JsonNode>(); // model → cria's last JSON (sizes, load time, peak RSS)
 
 // (model, tool, test, threads) → per-round mean t/s
 var results = new Dictionary<(string, string, string, int), List<double>>();
@@ -28,7 +31,10 @@ foreach (string model in models)
             string json = tool == "cria"
                 ? Run(cria, $"bench {model} -p {pp} -n {tg} -t {threads} -r {reps} --json")
                 : Run(llamacpp, $"bench {model} --pp {pp} --tg {tg} --threads {threads} --reps {reps} --json --no-idle-check");
-            foreach (var test in JsonNode.Parse(json)!["tests"]!.AsArray())
+            var parsed = JsonNode.Parse(json)!;
+            if (log != null) File.AppendAllText(log, JsonNode.Parse(json)!.ToJsonString() + "\n");
+            if (tool == "cria") memory[model] = parsed;
+            foreach (var test in parsed["tests"]!.AsArray())
             {
                 var key = (model, tool, test!["test"]!.GetValue<string>(), test["n_threads"]!.GetValue<int>());
                 if (!results.TryGetValue(key, out var list)) results[key] = list = [];
@@ -51,6 +57,21 @@ foreach (var group in results.Keys.Where(k => k.Item2 == "cria").OrderBy(k => Ar
         $"| {Path.GetFileNameWithoutExtension(model)} | {test} | {n} | {theirs:F2} | {ours:F2} | {ours / theirs:F2} |"));
 }
 Console.Write(table);
+
+// Memory: peak RSS of the cria process against the mapped file + the largest KV cache its tests made (+10%).
+var mem = new StringBuilder();
+mem.AppendLine("| model | file MiB | KV cache MiB | peak RSS MiB | (file + KV) × 1.1 MiB | within | load ms |");
+mem.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
+foreach (string model in models)
+{
+    if (!memory.TryGetValue(model, out var m)) continue;
+    double file = m["file_bytes"]!.GetValue<long>() / 1048576.0, kv = m["kv_cache_bytes"]!.GetValue<long>() / 1048576.0;
+    double peak = m["peak_rss_bytes"]!.GetValue<long>() / 1048576.0, limit = (file + kv) * 1.1;
+    mem.AppendLine(string.Create(CultureInfo.InvariantCulture,
+        $"| {Path.GetFileNameWithoutExtension(model)} | {file:F0} | {kv:F0} | {peak:F0} | {limit:F0} | {(peak <= limit ? "yes" : "no")} | {m["load_ms"]!.GetValue<double>():F0} |"));
+}
+Console.WriteLine();
+Console.Write(mem);
 
 static double Median(List<double> values)
 {

@@ -68,6 +68,10 @@ public static class BenchCommand
                     ["model_type"] = MainType(llama),
                     ["model_size"] = ModelBytes(llama),
                     ["model_n_params"] = parameters,
+                    ["file_bytes"] = File.Exists(path) ? new FileInfo(path).Length : 0, // 0 for a folder (Hugging Face)
+                    // The largest cache a test made (a context is sized to its test); peak RSS should stay within
+                    // the mapped file + this + 10%.
+                    ["kv_cache_bytes"] = KvCache.BytesFor(llama.Config.LayerCount, Math.Max(parse.GetValue(prompt), parse.GetValue(generate)), llama.Config.KvDim),
                     ["load_ms"] = loadMs,
                     ["peak_rss_bytes"] = peak,
                     ["tests"] = tests,

@@ -28,6 +28,9 @@ public sealed unsafe class KvCache : IDisposable
     /// those reads inside the buffer (their scores are never used).</summary>
     public const int VectorSlack = 16;
 
+    /// <summary>The bytes a cache of this shape holds (float32 keys and values).</summary>
+    public static long BytesFor(int layers, int capacity, int kvDim) => 2L * layers * capacity * kvDim * sizeof(float);
+
     public long ByteSize => (_keys.Length - VectorSlack + _values.Length) * sizeof(float);
 
     /// <summary>Key component <paramref name="component"/> of every position of <paramref name="layer"/> (Capacity floats).</summary>
