@@ -48,7 +48,7 @@ public readonly unsafe struct QuantizedDotKernels
 
     private static readonly Dictionary<GgmlType, QuantizedDotKernels> Registry = new()
     {
-        [GgmlType.Q8_0] = new(GgmlType.Q8_0, ActivationType.Q8_0, &Q8_0Format.DotQ8),
+        [GgmlType.Q8_0] = new(GgmlType.Q8_0, ActivationType.Q8_0, &Q8_0Format.DotQ8, &Q8_0Format.DotQ8Tile),
         [GgmlType.Q4_0] = new(GgmlType.Q4_0, ActivationType.Q8_0, &Q4_0Format.DotQ8, &Q4_0Format.DotQ8Tile),
         [GgmlType.Q4_1] = new(GgmlType.Q4_1, ActivationType.Q8_1, &Q4_1Format.DotQ8),
         [GgmlType.Q5_0] = new(GgmlType.Q5_0, ActivationType.Q8_0, &Q5_0Format.DotQ8),

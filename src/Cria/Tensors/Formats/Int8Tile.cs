@@ -114,8 +114,9 @@ internal static unsafe class Int8Tile
 
     /// <summary>Copies <paramref name="count"/> tokens' quants of <paramref name="blocks"/> Q8_0 blocks to
     /// <c>dst[(b·count + t)·32]</c> (one cache-friendly run per block) and their scales to <c>scales[b·count + t]</c>;
-    /// with <paramref name="sums"/>, also <c>sums[b·count + t] = Σ qs</c>.</summary>
-    public static void GatherQ8_0(byte* a, long aRowBytes, int count, int blocks, byte* dst, float* scales, int* sums)
+    /// with <paramref name="sums"/>, also <c>sums[b·count + t] = sumScale · Σ qs</c> (the correction an unsigned weight
+    /// offset needs, ready to broadcast).</summary>
+    public static void GatherQ8_0(byte* a, long aRowBytes, int count, int blocks, byte* dst, float* scales, int* sums, int sumScale)
     {
         for (int t = 0; t < count; t++)
         {
@@ -125,7 +126,7 @@ internal static unsafe class Int8Tile
                 int i = b * count + t;
                 Vector256.Load(src + 2).Store(dst + 32 * i);
                 scales[i] = Fp16.LoadScale(src);
-                if (sums != null) sums[i] = Sum32(src + 2);
+                if (sums != null) sums[i] = sumScale * Sum32(src + 2);
             }
         }
     }
@@ -137,15 +138,19 @@ internal static unsafe class Int8Tile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<sbyte> Broadcast4x8(byte* p) => Vector256.Create(Unsafe.ReadUnaligned<int>(p)).AsSByte();
 
-    /// <summary>16 bytes of rows p, p + s4, p + 2·s4, p + 3·s4 in the four 128-bit lanes.</summary>
+    /// <summary>16 bytes of rows p, p + s4, p + 2·s4, p + 3·s4 in the four 128-bit lanes (explicit inserts: the JIT
+    /// builds Vector512.Create(lower, upper) through a stack slot).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<int> Rows4(byte* p, long s4) => Vector512.Create(
-        Vector256.Create(Vector128.Load(p), Vector128.Load(p + s4)),
-        Vector256.Create(Vector128.Load(p + 2 * s4), Vector128.Load(p + 3 * s4))).AsInt32();
+    public static Vector512<int> Rows4(byte* p, long s4)
+    {
+        var lower = Avx2.InsertVector128(Vector128.Load(p).ToVector256Unsafe(), Vector128.Load(p + s4), 1);
+        var upper = Avx2.InsertVector128(Vector128.Load(p + 2 * s4).ToVector256Unsafe(), Vector128.Load(p + 3 * s4), 1);
+        return Avx512F.InsertVector256(lower.ToVector512Unsafe(), upper, 1).AsInt32();
+    }
 
     /// <summary>16 bytes of rows p and p + s4 in the two 128-bit lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<int> Rows2(byte* p, long s4) => Vector256.Create(Vector128.Load(p), Vector128.Load(p + s4)).AsInt32();
+    public static Vector256<int> Rows2(byte* p, long s4) => Avx2.InsertVector128(Vector128.Load(p).ToVector256Unsafe(), Vector128.Load(p + s4), 1).AsInt32();
 
     /// <summary>16 bytes (four 32-bit words) of each of 16 rows at p + i·s → <paramref name="d0"/>…<paramref name="d3"/>:
     /// word k of row i in lane i of dk.</summary>
@@ -197,7 +202,8 @@ internal static unsafe class Int8Tile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> GatherFp16(byte* p, Vector512<int> offsets)
     {
-        var words = Vector512.Create(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1), Avx2.GatherVector256((int*)p, offsets.GetUpper(), 1));
+        var words = Avx512F.InsertVector256(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1).ToVector512Unsafe(),
+            Avx2.GatherVector256((int*)p, offsets.GetUpper(), 1), 1);
         return Fp16.Widen((words << 16) >> 16);
     }
 

@@ -39,7 +39,7 @@ internal unsafe struct Q4_0Tile512 : IInt8TileBody
         byte* act = stackalloc byte[64 * 8 * 32];
         float* dy = stackalloc float[64 * 8];
         int* sums = stackalloc int[64 * 8];
-        Int8Tile.GatherQ8_0(a, aRowBytes, c, blocks, act, dy, sums);
+        Int8Tile.GatherQ8_0(a, aRowBytes, c, blocks, act, dy, sums, 8);
         var offsets = Int8Tile.RowOffsets16(s);
         var low = Vector512.Create((byte)0x0F);
         for (int g = 0; g < groups; g++)
@@ -58,14 +58,14 @@ internal unsafe struct Q4_0Tile512 : IInt8TileBody
                 var dx = Int8Tile.GatherFp16(blk, offsets);
                 int i = b * c;
                 byte* q = act + 32 * i;
-                acc0 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q, dy[i], sums[i], acc0);
-                if (c > 1) acc1 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 32, dy[i + 1], sums[i + 1], acc1);
-                if (c > 2) acc2 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 64, dy[i + 2], sums[i + 2], acc2);
-                if (c > 3) acc3 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 96, dy[i + 3], sums[i + 3], acc3);
-                if (c > 4) acc4 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 128, dy[i + 4], sums[i + 4], acc4);
-                if (c > 5) acc5 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 160, dy[i + 5], sums[i + 5], acc5);
-                if (c > 6) acc6 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 192, dy[i + 6], sums[i + 6], acc6);
-                if (c > 7) acc7 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 224, dy[i + 7], sums[i + 7], acc7);
+                acc0 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q, dy + i, sums + i, acc0);
+                if (c > 1) acc1 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 32, dy + i + 1, sums + i + 1, acc1);
+                if (c > 2) acc2 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 64, dy + i + 2, sums + i + 2, acc2);
+                if (c > 3) acc3 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 96, dy + i + 3, sums + i + 3, acc3);
+                if (c > 4) acc4 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 128, dy + i + 4, sums + i + 4, acc4);
+                if (c > 5) acc5 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 160, dy + i + 5, sums + i + 5, acc5);
+                if (c > 6) acc6 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 192, dy + i + 6, sums + i + 6, acc6);
+                if (c > 7) acc7 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 224, dy + i + 7, sums + i + 7, acc7);
             }
             float* yg = y + g * 16;
             Int8Tile.Store(acc0, yg, accumulate);
@@ -84,14 +84,14 @@ internal unsafe struct Q4_0Tile512 : IInt8TileBody
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Token(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
         Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7, Vector512<float> dx,
-        byte* q, float dy, int sum, Vector512<float> acc)
+        byte* q, float* dy, int* correction, Vector512<float> acc)
     {
         var p = (Int8Dot.MulAdd(w0, Int8Tile.Broadcast4x16(q)) + Int8Dot.MulAdd(w1, Int8Tile.Broadcast4x16(q + 4)))
             + (Int8Dot.MulAdd(w2, Int8Tile.Broadcast4x16(q + 8)) + Int8Dot.MulAdd(w3, Int8Tile.Broadcast4x16(q + 12)))
             + ((Int8Dot.MulAdd(w4, Int8Tile.Broadcast4x16(q + 16)) + Int8Dot.MulAdd(w5, Int8Tile.Broadcast4x16(q + 20)))
             + (Int8Dot.MulAdd(w6, Int8Tile.Broadcast4x16(q + 24)) + Int8Dot.MulAdd(w7, Int8Tile.Broadcast4x16(q + 28))));
-        var total = Int8Dot.SumPairs(p) - Vector512.Create(8 * sum);
-        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(total) * dx, Vector512.Create(dy), acc);
+        var total = Int8Dot.SumPairs(p) - Vector512.Create(*correction);
+        return Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(total) * dx, Vector512.Create(*dy), acc);
     }
 }
 
@@ -113,7 +113,7 @@ internal unsafe struct Q4_0Tile256 : IInt8TileBody
         byte* act = stackalloc byte[64 * 4 * 32];
         float* dy = stackalloc float[64 * 4];
         int* sums = stackalloc int[64 * 4];
-        Int8Tile.GatherQ8_0(a, aRowBytes, c, blocks, act, dy, sums);
+        Int8Tile.GatherQ8_0(a, aRowBytes, c, blocks, act, dy, sums, 8);
         var offsets = Int8Tile.RowOffsets8(s);
         var low = Vector256.Create((byte)0x0F);
         for (int g = 0; g < groups; g++)
@@ -130,10 +130,10 @@ internal unsafe struct Q4_0Tile256 : IInt8TileBody
                 var dx = Int8Tile.GatherFp16(blk, offsets);
                 int i = b * c;
                 byte* q = act + 32 * i;
-                acc0 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q, dy[i], sums[i], acc0);
-                if (c > 1) acc1 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 32, dy[i + 1], sums[i + 1], acc1);
-                if (c > 2) acc2 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 64, dy[i + 2], sums[i + 2], acc2);
-                if (c > 3) acc3 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 96, dy[i + 3], sums[i + 3], acc3);
+                acc0 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q, dy + i, sums + i, acc0);
+                if (c > 1) acc1 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 32, dy + i + 1, sums + i + 1, acc1);
+                if (c > 2) acc2 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 64, dy + i + 2, sums + i + 2, acc2);
+                if (c > 3) acc3 = Token(w0, w1, w2, w3, w4, w5, w6, w7, dx, q + 96, dy + i + 3, sums + i + 3, acc3);
             }
             float* yg = y + g * 8;
             Int8Tile.Store(acc0, yg, accumulate);
@@ -146,13 +146,13 @@ internal unsafe struct Q4_0Tile256 : IInt8TileBody
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Token(Vector256<byte> w0, Vector256<byte> w1, Vector256<byte> w2, Vector256<byte> w3,
         Vector256<byte> w4, Vector256<byte> w5, Vector256<byte> w6, Vector256<byte> w7, Vector256<float> dx,
-        byte* q, float dy, int sum, Vector256<float> acc)
+        byte* q, float* dy, int* correction, Vector256<float> acc)
     {
         var p = (Int8Dot.MulAdd(w0, Int8Tile.Broadcast4x8(q)) + Int8Dot.MulAdd(w1, Int8Tile.Broadcast4x8(q + 4)))
             + (Int8Dot.MulAdd(w2, Int8Tile.Broadcast4x8(q + 8)) + Int8Dot.MulAdd(w3, Int8Tile.Broadcast4x8(q + 12)))
             + ((Int8Dot.MulAdd(w4, Int8Tile.Broadcast4x8(q + 16)) + Int8Dot.MulAdd(w5, Int8Tile.Broadcast4x8(q + 20)))
             + (Int8Dot.MulAdd(w6, Int8Tile.Broadcast4x8(q + 24)) + Int8Dot.MulAdd(w7, Int8Tile.Broadcast4x8(q + 28))));
-        var total = Int8Dot.SumPairs(p) - Vector256.Create(8 * sum);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(total) * dx, Vector256.Create(dy), acc);
+        var total = Int8Dot.SumPairs(p) - Vector256.Create(*correction);
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(total) * dx, Vector256.Create(*dy), acc);
     }
 }
