@@ -26,11 +26,12 @@ public sealed unsafe class DotQ8TileTests
         return data;
     }
 
-    /// <summary>(rows, tokens, blocks of 256 elements or fewer): counts below, at and above the 16×8 / 8×4 tiles.</summary>
+    /// <summary>(rows, tokens, elements): counts below, at and above the 16-row groups and 8-token tiles, more tokens than
+    /// one 64-token panel, more columns than one column chunk.</summary>
     private static readonly (int Rows, int Tokens, int Elements)[] Shapes =
     [
         (1, 1, 256), (3, 5, 512), (5, 3, 256), (16, 8, 256), (17, 17, 768), (67, 13, 1280), (16, 1, 1792),
-        (48, 4, 512), (8, 2, 256), (19, 10, 4608),
+        (48, 4, 512), (8, 2, 256), (19, 10, 4608), (20, 70, 512), (33, 131, 256),
     ];
 
     [Theory]

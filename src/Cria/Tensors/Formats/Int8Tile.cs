@@ -16,59 +16,99 @@ internal struct Tokens2 : ITileTokens { public static int Count => 2; }
 internal struct Tokens4 : ITileTokens { public static int Count => 4; }
 internal struct Tokens8 : ITileTokens { public static int Count => 8; }
 
-/// <summary>One weight type's register tile on one SIMD tier: <see cref="GroupRows"/> weight rows × up to
-/// <see cref="MaxTokens"/> tokens, each weight block decoded once and multiplied with every token's activation block.</summary>
+/// <summary>One weight type's tile kernel on one SIMD tier. A group of <see cref="GroupRows"/> rows is decoded
+/// (<see cref="Pack"/>) once per chunk of columns and block of up to <see cref="Int8TileDriver{TBody}.TokenBlock"/>
+/// tokens into a small L1-resident panel; <see cref="Micro"/> then multiplies the panel with the tokens, a register tile
+/// of up to 8 tokens at a time.</summary>
 internal unsafe interface IInt8TileBody
 {
-    /// <summary>Weight rows per register tile (16 with 512-bit vectors, 8 with 256-bit: one 32-bit lane per row).</summary>
+    /// <summary>Weight rows per group (16 with 512-bit vectors, 8 with 256-bit: one 32-bit lane per row).</summary>
     static abstract int GroupRows { get; }
 
-    /// <summary>Tokens per full tile (8, 4, 2 or 1); the last tokens go through the narrower instantiations.</summary>
+    /// <summary>Tokens per full register tile (8, 4 or 2); the last tokens go through the narrower instantiations.</summary>
     static abstract int MaxTokens { get; }
 
     static abstract int BlockElements { get; }
     static abstract int WeightBlockBytes { get; }
     static abstract int ActivationBlockBytes { get; }
 
-    /// <summary>Blocks per pass over the columns: the tile's activations stay in L1 across the row groups.</summary>
+    /// <summary>Blocks per pass over the columns, so that a group's panel and the tile's activations stay in L1.</summary>
     static abstract int ChunkBlocks { get; }
 
-    /// <summary><c>groups · GroupRows</c> rows × <c>TN.Count</c> tokens over <paramref name="blocks"/> blocks: writes (or,
-    /// <paramref name="accumulate"/>, adds to) <c>y[t·yStride + r]</c>.</summary>
-    static abstract void Tile<TN>(byte* w, long wRowBytes, int groups, byte* a, long aRowBytes, int blocks,
-        float* y, long yStride, bool accumulate) where TN : struct, ITileTokens;
+    /// <summary>Bytes of one block of a group once decoded (a multiple of 64).</summary>
+    static abstract int PackedBlockBytes { get; }
+
+    /// <summary>Per (block b, token t) terms of the activations at <c>[b·tokens + t]</c>: the scale, and the
+    /// integer correction the unsigned weight encoding needs.</summary>
+    static abstract void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections);
+
+    /// <summary>Decodes <paramref name="blocks"/> blocks of the group of rows at <paramref name="w"/> (row stride
+    /// <paramref name="s"/>) into <paramref name="packed"/>.</summary>
+    static abstract void Pack(byte* w, long s, int blocks, byte* packed);
+
+    /// <summary>The panel times <c>TN.Count</c> tokens: writes (or, <paramref name="accumulate"/>, adds to)
+    /// <c>y[t·yStride + i]</c> for the group's rows i. <paramref name="scales"/> and <paramref name="corrections"/> point at
+    /// the first token's entries, <paramref name="termStride"/> apart per block.</summary>
+    static abstract void Micro<TN>(byte* packed, int blocks, byte* a, long aRowBytes, float* scales, int* corrections,
+        int termStride, float* y, long yStride, bool accumulate) where TN : struct, ITileTokens;
 }
 
-/// <summary>Runs a tile body over a whole <c>DotQ8Tile</c> call: column chunks, token tiles of 8/4/2/1, and the rows
-/// that fill no whole group through the per-row dot (so every row count works).</summary>
+/// <summary>Runs a tile body over a whole <c>DotQ8Tile</c> call: column chunks, blocks of tokens, groups of rows,
+/// register tiles of 8/4/2/1 tokens, and the rows that fill no whole group through the per-row dot (so every row count
+/// works).</summary>
 internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8TileBody
 {
+    /// <summary>Tokens that share one decoded panel: its decode cost is spread over this many.</summary>
+    public const int TokenBlock = 64;
+
+    [SkipLocalsInit]
     public static void Run(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n,
         float* y, long yStride, delegate*<byte*, byte*, int, float> dot)
     {
         int nb = n / TBody.BlockElements;
         // Row offsets within a group go into 32-bit gather indices.
-        int groups = wRowBytes <= int.MaxValue / TBody.GroupRows ? rows / TBody.GroupRows : 0;
-        if (nb == 0) groups = 0;
-        for (int b0 = 0; b0 < nb && groups > 0; b0 += TBody.ChunkBlocks)
+        int groups = wRowBytes <= int.MaxValue / TBody.GroupRows && nb > 0 ? rows / TBody.GroupRows : 0;
+        if (groups > 0)
         {
-            int blocks = Math.Min(TBody.ChunkBlocks, nb - b0);
-            byte* wc = w + (long)b0 * TBody.WeightBlockBytes;
-            byte* ac = a + (long)b0 * TBody.ActivationBlockBytes;
-            bool accumulate = b0 > 0;
-            int t = 0;
-            if (TBody.MaxTokens >= 8)
-                for (; tokens - t >= 8; t += 8)
-                    TBody.Tile<Tokens8>(wc, wRowBytes, groups, ac + t * aRowBytes, aRowBytes, blocks, y + t * yStride, yStride, accumulate);
-            if (TBody.MaxTokens >= 4)
-                for (; tokens - t >= 4; t += 4)
-                    TBody.Tile<Tokens4>(wc, wRowBytes, groups, ac + t * aRowBytes, aRowBytes, blocks, y + t * yStride, yStride, accumulate);
-            for (; tokens - t >= 2; t += 2)
-                TBody.Tile<Tokens2>(wc, wRowBytes, groups, ac + t * aRowBytes, aRowBytes, blocks, y + t * yStride, yStride, accumulate);
-            for (; t < tokens; t++)
-                TBody.Tile<Tokens1>(wc, wRowBytes, groups, ac + t * aRowBytes, aRowBytes, blocks, y + t * yStride, yStride, accumulate);
+            int chunk = TBody.ChunkBlocks;
+            float* scales = stackalloc float[TokenBlock * chunk];
+            int* corrections = stackalloc int[TokenBlock * chunk];
+            byte* buffer = stackalloc byte[chunk * TBody.PackedBlockBytes + 64];
+            byte* packed = (byte*)(((nuint)buffer + 63) & ~(nuint)63);
+            for (int b0 = 0; b0 < nb; b0 += chunk)
+            {
+                int blocks = Math.Min(chunk, nb - b0);
+                for (int t0 = 0; t0 < tokens; t0 += TokenBlock)
+                {
+                    int tb = Math.Min(TokenBlock, tokens - t0);
+                    byte* at = a + t0 * aRowBytes + (long)b0 * TBody.ActivationBlockBytes;
+                    TBody.PrepareActivations(at, aRowBytes, tb, blocks, scales, corrections);
+                    for (int g = 0; g < groups; g++)
+                    {
+                        TBody.Pack(w + g * TBody.GroupRows * wRowBytes + (long)b0 * TBody.WeightBlockBytes, wRowBytes, blocks, packed);
+                        float* yg = y + t0 * yStride + g * TBody.GroupRows;
+                        Tiles(packed, blocks, at, aRowBytes, tb, scales, corrections, yg, yStride, b0 > 0);
+                    }
+                }
+            }
         }
         Int8Tile.RowDots(w, wRowBytes, groups * TBody.GroupRows, rows, a, aRowBytes, tokens, n, y, yStride, dot);
+    }
+
+    private static void Tiles(byte* packed, int blocks, byte* a, long aRowBytes, int tokens, float* scales, int* corrections,
+        float* y, long yStride, bool accumulate)
+    {
+        int t = 0;
+        if (TBody.MaxTokens >= 8)
+            for (; tokens - t >= 8; t += 8)
+                TBody.Micro<Tokens8>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+        if (TBody.MaxTokens >= 4)
+            for (; tokens - t >= 4; t += 4)
+                TBody.Micro<Tokens4>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+        for (; tokens - t >= 2; t += 2)
+            TBody.Micro<Tokens2>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+        for (; t < tokens; t++)
+            TBody.Micro<Tokens1>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
     }
 }
 
@@ -112,21 +152,17 @@ internal static unsafe class Int8Tile
         return (int)Vector256.Sum(Avx2.SumAbsoluteDifferences(biased, Vector256<byte>.Zero).AsUInt64()) - 32 * 128;
     }
 
-    /// <summary>Copies <paramref name="count"/> tokens' quants of <paramref name="blocks"/> Q8_0 blocks to
-    /// <c>dst[(b·count + t)·32]</c> (one cache-friendly run per block) and their scales to <c>scales[b·count + t]</c>;
-    /// with <paramref name="sums"/>, also <c>sums[b·count + t] = sumScale · Σ qs</c> (the correction an unsigned weight
-    /// offset needs, ready to broadcast).</summary>
-    public static void GatherQ8_0(byte* a, long aRowBytes, int count, int blocks, byte* dst, float* scales, int* sums, int sumScale)
+    /// <summary><see cref="IInt8TileBody.PrepareActivations"/> for Q8_0 activations: the fp16 scale, and
+    /// <paramref name="sumScale"/> · Σ qs (the correction of weights stored as q + sumScale).</summary>
+    public static void PrepareQ8_0(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections, int sumScale)
     {
-        for (int t = 0; t < count; t++)
+        for (int t = 0; t < tokens; t++)
         {
             byte* src = a + t * aRowBytes;
             for (int b = 0; b < blocks; b++, src += 34)
             {
-                int i = b * count + t;
-                Vector256.Load(src + 2).Store(dst + 32 * i);
-                scales[i] = Fp16.LoadScale(src);
-                if (sums != null) sums[i] = sumScale * Sum32(src + 2);
+                scales[b * tokens + t] = Fp16.LoadScale(src);
+                corrections[b * tokens + t] = sumScale * Sum32(src + 2);
             }
         }
     }
