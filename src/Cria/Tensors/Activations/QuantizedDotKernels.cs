@@ -20,12 +20,21 @@ public readonly unsafe struct QuantizedDotKernels
     /// <c>(row, activations, n)</c>, n a multiple of the weight type's block size.</summary>
     public delegate*<byte*, byte*, int, float> DotQ8 { get; }
 
-    private QuantizedDotKernels(GgmlType weightType, ActivationType activationType, delegate*<byte*, byte*, int, float> dot)
+    /// <summary>Many rows times many tokens (prefill), or null where the type has no tile kernel:
+    /// <c>(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride)</c> writes, for r &lt; rows and t &lt; tokens,
+    /// <c>y[t·yStride + r] = DotQ8(w + r·wRowBytes, a + t·aRowBytes, n)</c> up to float rounding. Each weight block is
+    /// decoded once per register tile of several tokens instead of once per token; rows and tokens may be any count
+    /// (callers pass chunks of up to a few hundred rows, best a multiple of 16, and up to 512 tokens).</summary>
+    public delegate*<byte*, long, int, byte*, long, int, int, float*, long, void> DotQ8Tile { get; }
+
+    private QuantizedDotKernels(GgmlType weightType, ActivationType activationType, delegate*<byte*, byte*, int, float> dot,
+        delegate*<byte*, long, int, byte*, long, int, int, float*, long, void> tile = null)
     {
         WeightType = weightType;
         ActivationType = activationType;
         QuantizeActivations = ActivationQuantizer(activationType);
         DotQ8 = dot;
+        DotQ8Tile = tile;
     }
 
     /// <summary>The quantiser of one activation format.</summary>
@@ -39,8 +48,8 @@ public readonly unsafe struct QuantizedDotKernels
 
     private static readonly Dictionary<GgmlType, QuantizedDotKernels> Registry = new()
     {
-        [GgmlType.Q8_0] = new(GgmlType.Q8_0, ActivationType.Q8_0, &Q8_0Format.DotQ8),
-        [GgmlType.Q4_0] = new(GgmlType.Q4_0, ActivationType.Q8_0, &Q4_0Format.DotQ8),
+        [GgmlType.Q8_0] = new(GgmlType.Q8_0, ActivationType.Q8_0, &Q8_0Format.DotQ8, &Q8_0Format.DotQ8Tile),
+        [GgmlType.Q4_0] = new(GgmlType.Q4_0, ActivationType.Q8_0, &Q4_0Format.DotQ8, &Q4_0Format.DotQ8Tile),
         [GgmlType.Q4_1] = new(GgmlType.Q4_1, ActivationType.Q8_1, &Q4_1Format.DotQ8),
         [GgmlType.Q5_0] = new(GgmlType.Q5_0, ActivationType.Q8_0, &Q5_0Format.DotQ8),
         [GgmlType.Q5_1] = new(GgmlType.Q5_1, ActivationType.Q8_1, &Q5_1Format.DotQ8),
