@@ -34,4 +34,18 @@ public class LlamaCppDecodePathTests
         // 1e-5 of the largest logit: float32 rounding of sums taken in another order, not a quantisation step.
         Llama2cForwardTests.AssertClose(expected, logits, 1e-5f * scale + 1e-5f, file);
     }
+
+    /// <summary>The prompt as one batch (tile kernels: each weight block decoded once for many tokens) gives the same
+    /// logits as token-by-token decoding, so llama.cpp's, to float rounding.</summary>
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void A_prompt_processed_as_one_batch_gives_llama_cpp_logits(string file)
+    {
+        var reference = Reference.GetProperty("files").GetProperty(file);
+        using var model = LlamaModel.Load(TestAssets.Path(file));
+        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 64 });
+        float[] logits = context.Process(reference.GetProperty("ids").Ints()).ToArray();
+        float[] expected = reference.GetProperty("logits_last").Floats();
+        Llama2cForwardTests.AssertClose(expected, logits, 1e-5f * expected.Max(Math.Abs) + 1e-5f, file);
+    }
 }

@@ -19,7 +19,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private const int MaxTargets = 3;
 
     /// <summary>How a target's rows are computed.</summary>
-    private enum RowPath { FloatDot, FloatGemm, QuantizedDot }
+    private enum RowPath { FloatDot, FloatGemm, QuantizedDot, QuantizedTile }
 
     private readonly WorkerPool _pool;
     private readonly ActivationBuffers _activations = new();
@@ -103,7 +103,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
             _path[i] = RowPath.FloatGemm;
         else if (w.IsContiguous && _int8Dot && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]))
         {
-            _path[i] = RowPath.QuantizedDot;
+            _path[i] = _tokens > 1 && _quantized[i].DotQ8Tile != null ? RowPath.QuantizedTile : RowPath.QuantizedDot;
             _act[i] = (nint)_activations.Get(_quantized[i], _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
         }
         _w[_targets] = w;
@@ -115,9 +115,14 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
 
     private void Dispatch()
     {
-        bool gemm = false;
-        for (int i = 0; i < _targets; i++) gemm |= _path[i] == RowPath.FloatGemm;
-        _pool.Run(this, _firstRow[_targets], gemm ? GemmRowsPerChunk : MinRowsPerChunk, alignChunks: gemm);
+        bool gemm = false, tiles = false;
+        for (int i = 0; i < _targets; i++)
+        {
+            gemm |= _path[i] == RowPath.FloatGemm;
+            tiles |= _path[i] == RowPath.QuantizedTile;
+        }
+        // Tile kernels work best on whole groups of rows: chunks of whole GEMM panels, or of 16 rows.
+        _pool.Run(this, _firstRow[_targets], gemm ? GemmRowsPerChunk : MinRowsPerChunk, alignChunks: gemm || tiles);
         for (int i = 0; i < _targets; i++) _w[i] = null;
     }
 
@@ -134,6 +139,9 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
             {
                 case RowPath.FloatGemm:
                     _gemm[i].Multiply(w.Row(r0), w.RowBytes, r1 - r0, _x, _xStride, _tokens, w.Cols, y + r0, _yStride[i], GemmScratch(worker));
+                    break;
+                case RowPath.QuantizedTile:
+                    _quantized[i].DotQ8Tile(w.Row(r0), w.RowBytes, r1 - r0, (byte*)_act[i], _actRowBytes[i], _tokens, w.Cols, y + r0, _yStride[i]);
                     break;
                 case RowPath.QuantizedDot:
                     QuantizedRows(w, _quantized[i].DotQ8, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
