@@ -9,19 +9,23 @@ using GgmlReference;
 string libPath = Environment.GetEnvironmentVariable("GGML_BASE_LIB") ?? Path.Combine(
     Environment.GetEnvironmentVariable("LLAMACPP_REF_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "llamacpp-ref"),
     "npm", "node_modules", "@node-llama-cpp", "linux-x64", "bins", "linux-x64", "libggml-base.so");
-// "quantize" as the first argument writes the quantisation fixture (QuantizeVectors.cs) instead.
-bool quantizeMode = args.Length > 0 && args[0] == "quantize";
-string outPath = quantizeMode ? "ggml-quantize-vectors.json" : "ggml-dequant-vectors.json";
-for (int a = quantizeMode ? 1 : 0; a < args.Length; a++)
+// "quantize" as the first argument writes the quantisation fixture (QuantizeVectors.cs), "dot" the integer dot-product
+// fixture (DotVectors.cs), instead.
+string mode = args.Length > 0 && args[0] is "quantize" or "dot" ? args[0] : "dequant";
+string outPath = mode switch { "quantize" => "ggml-quantize-vectors.json", "dot" => "ggml-q8-dot-vectors.json", _ => "ggml-dequant-vectors.json" };
+string cpuVariant = "haswell"; // dot mode: the CPU backend whose kernels the fixture records (AVX2, FMA, F16C)
+for (int a = mode == "dequant" ? 0 : 1; a < args.Length; a++)
 {
     if (args[a] == "--lib") libPath = args[++a];
     else if (args[a] == "--out") outPath = args[++a];
-    else { Console.Error.WriteLine("usage: GgmlReference [quantize] [--lib libggml-base.so] [--out file.json]"); return 2; }
+    else if (args[a] == "--cpu-variant" && mode == "dot") cpuVariant = args[++a];
+    else { Console.Error.WriteLine("usage: GgmlReference [quantize | dot [--cpu-variant haswell]] [--lib libggml-base.so] [--out file.json]"); return 2; }
 }
 
 var ggml = new Ggml(libPath);
 string packageVersion = ReadPackageVersion(libPath);
-if (quantizeMode) return QuantizeVectors.Write(ggml, libPath, packageVersion, outPath);
+if (mode == "quantize") return QuantizeVectors.Write(ggml, libPath, packageVersion, outPath);
+if (mode == "dot") return DotVectors.Write(ggml, libPath, packageVersion, cpuVariant, outPath);
 
 // (ggml id, name, block elements, block bytes, exported to_float, offsets of the fp16 scale fields, blocks of random bytes, quantised blocks)
 var types = new (int Id, string Name, int Block, int Bytes, string? Export, int[] Scales, int RandomBlocks, int QuantizedBlocks)[]
@@ -52,11 +56,11 @@ foreach (var t in types)
         byte[] randomBits = new byte[256 * t.Bytes];
         rng.Fill(randomBits);
         cases.Add(Case(traits, t.Id, "random-bits", randomBits, storeData: true));
-        if (traits.HasFromFloat) cases.Add(Case(traits, t.Id, "quantized", Quantize(traits, rng, 8, 32), storeData: true));
+        if (traits.HasFromFloat) cases.Add(Case(traits, t.Id, "quantized", WeightBlocks.Quantize(traits, rng, 8, 32), storeData: true));
         continue;
     }
-    cases.Add(Case(traits, t.Id, "random-blocks", RandomBlocks(rng, t.RandomBlocks, t.Bytes, t.Scales), storeData: true));
-    cases.Add(Case(traits, t.Id, "quantized", Quantize(traits, rng, t.QuantizedBlocks, t.Block), storeData: true));
+    cases.Add(Case(traits, t.Id, "random-blocks", WeightBlocks.Random(rng, t.RandomBlocks, t.Bytes, t.Scales), storeData: true));
+    cases.Add(Case(traits, t.Id, "quantized", WeightBlocks.Quantize(traits, rng, t.QuantizedBlocks, t.Block), storeData: true));
 }
 
 var doc = new Dictionary<string, object>
@@ -113,42 +117,6 @@ static byte[] AllU16()
 {
     byte[] data = new byte[65536 * 2];
     for (int i = 0; i < 65536; i++) BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * i), (ushort)i);
-    return data;
-}
-
-static byte[] RandomBlocks(SplitMix64 rng, int blocks, int bytes, int[] scaleOffsets)
-{
-    // Scales that exercise the fp16 conversion: ±0, ±1, subnormals, smallest normal, ±65504; then random finite ones.
-    ushort[] edges = [0x0000, 0x8000, 0x3C00, 0xBC00, 0x0001, 0x8001, 0x03FF, 0x0400, 0x7BFF, 0xFBFF, 0x3555, 0x2E66];
-    byte[] data = new byte[blocks * bytes];
-    rng.Fill(data);
-    Array.Fill(data, (byte)0x00, 0, bytes);
-    Array.Fill(data, (byte)0xFF, bytes, bytes);
-    int e = 0;
-    for (int b = 0; b < blocks; b++)
-        foreach (int off in scaleOffsets)
-        {
-            ushort h = e < edges.Length ? edges[e++] : rng.FiniteHalf();
-            BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(b * bytes + off), h);
-        }
-    return data;
-}
-
-static unsafe byte[] Quantize(Ggml.Traits traits, SplitMix64 rng, int blocks, int elementsPerRow)
-{
-    // Rows with a varying magnitude, roughly normal values and a few outliers, like real weights.
-    long n = blocks * traits.BlockSize;
-    if (traits.BlockSize == 1) n = blocks * elementsPerRow;
-    float[] x = new float[n];
-    for (long i = 0; i < n; i++)
-    {
-        float scale = MathF.Pow(10, (int)(i / elementsPerRow) % 5 - 3);
-        x[i] = scale * (rng.Normal() + (rng.Next() % 97 == 0 ? 8 * rng.Normal() : 0));
-    }
-    byte[] data = new byte[n / traits.BlockSize * traits.TypeSize];
-    fixed (float* src = x)
-    fixed (byte* dst = data)
-        traits.FromFloatRef(src, dst, n);
     return data;
 }
 

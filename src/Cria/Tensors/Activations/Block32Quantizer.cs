@@ -19,7 +19,7 @@ internal static unsafe class Block32Quantizer
     /// or, <paramref name="withSum"/>, 36 bytes (d, s, quants).</summary>
     public static void Quantize(float* x, byte* y, int n, bool withSum)
     {
-        if (n % 32 != 0) throw new ArgumentException($"{n} activations do not fill whole blocks of 32", nameof(n));
+        if (n < 0 || n % 32 != 0) throw new ArgumentException($"{n} activations: not a whole number of blocks of 32", nameof(n));
         if (SimdTier.MaxVectorBits >= 256 && SimdTier.Has256) Quantize256(x, y, n / 32, withSum);
         else QuantizeScalar(x, y, n / 32, withSum);
     }

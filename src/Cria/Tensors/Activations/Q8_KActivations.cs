@@ -18,7 +18,7 @@ public static unsafe class Q8_KActivations
     /// <c>n/256 · 292</c> bytes at <paramref name="y"/>.</summary>
     public static void Quantize(float* x, byte* y, int n)
     {
-        if (n % 256 != 0) throw new ArgumentException($"{n} activations do not fill whole blocks of 256", nameof(n));
+        if (n < 0 || n % 256 != 0) throw new ArgumentException($"{n} activations: not a whole number of blocks of 256", nameof(n));
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Quantize512(x, y, n / 256);
         else if (bits >= 256 && SimdTier.Has256) Quantize256(x, y, n / 256);

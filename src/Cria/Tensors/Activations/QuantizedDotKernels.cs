@@ -13,11 +13,12 @@ public readonly unsafe struct QuantizedDotKernels
     /// <summary>The activation format the weight type multiplies with (ggml's <c>vec_dot_type</c>).</summary>
     public ActivationType ActivationType { get; }
 
-    /// <summary>float activations → <see cref="ActivationType"/> blocks: <c>(x, dst, n)</c>, n a multiple of the block size.</summary>
+    /// <summary>float activations → <see cref="ActivationType"/> blocks: <c>(x, dst, n)</c>, n a multiple of the block size
+    /// (else <see cref="ArgumentException"/>).</summary>
     public delegate*<float*, byte*, int, void> QuantizeActivations { get; }
 
     /// <summary>Σ w·x over <c>n</c> elements of a weight row (its stored blocks) and a quantised activation row:
-    /// <c>(row, activations, n)</c>, n a multiple of the weight type's block size.</summary>
+    /// <c>(row, activations, n)</c>, n a multiple of the weight type's block size (else <see cref="ArgumentException"/>).</summary>
     public delegate*<byte*, byte*, int, float> DotQ8 { get; }
 
     /// <summary>Many rows times many tokens (prefill), or null where the type has no tile kernel:

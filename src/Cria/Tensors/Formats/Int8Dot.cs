@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -10,6 +11,18 @@ namespace Cria.Tensors.Formats;
 /// AVX-512 has no vpsignb, so the sign moves to y with a byte mask. Callers keep every int16 pair within range.</summary>
 internal static class Int8Dot
 {
+    /// <summary>Refuses a row length that is negative or not whole blocks: the kernels count whole blocks, so they would
+    /// silently drop a tail (33 elements read as 32) or return 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CheckLength(int n, int block, string type)
+    {
+        if (n < 0 || n % block != 0) ThrowLength(n, block, type);
+    }
+
+    [DoesNotReturn, MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowLength(int n, int block, string type) =>
+        throw new ArgumentException($"{type} DotQ8 over {n} elements: the length must be a whole number of blocks of {block}", "n");
+
     /// <summary>vpmaddwd by ones: adjacent int16 pairs summed into int32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> SumPairs(Vector256<short> p) => Avx2.MultiplyAddAdjacent(p, Vector256.Create((short)1));

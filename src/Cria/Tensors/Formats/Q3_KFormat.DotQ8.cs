@@ -11,6 +11,7 @@ public readonly unsafe partial struct Q3_KFormat
     /// <c>q2 | high·4</c> (0…7) and take the −4 from the bsums, <c>4·Σ_s (scale_s − 32)·bsums[s]</c>.</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 256, "Q3_K");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 256);

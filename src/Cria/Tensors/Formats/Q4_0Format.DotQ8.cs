@@ -10,6 +10,7 @@ public readonly unsafe partial struct Q4_0Format
     /// <c>8·Σqy</c> (one more vpmaddubsw), which is cheaper than ggml's signed path without vpsignb.</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 32, "Q4_0");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);

@@ -10,6 +10,7 @@ public readonly unsafe partial struct Q4_1Format
     /// s, not the exact Σ m·dy·qy).</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 32, "Q4_1");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);

@@ -10,6 +10,7 @@ public readonly unsafe partial struct Q4_KFormat
     /// <c>dy·d·Σ_s scale_s·Σ q·qy − dy·dmin·Σ_s min_s·(bsums[2s] + bsums[2s+1])</c>, both sums in integers.</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 256, "Q4_K");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 256);

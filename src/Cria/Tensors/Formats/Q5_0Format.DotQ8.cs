@@ -9,6 +9,7 @@ public readonly unsafe partial struct Q5_0Format
     /// activations; q = nibble | fifth bit·16 unsigned (vpmaddubsw), less <c>16·Σqy</c>.</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 32, "Q5_0");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);

@@ -9,6 +9,7 @@ public readonly unsafe partial struct Q5_1Format
     /// activations (q = nibble | fifth bit·16, 0…31; s = fp16(dy·Σqy) as ggml rounds it).</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 32, "Q5_1");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);

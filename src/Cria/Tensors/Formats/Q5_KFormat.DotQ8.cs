@@ -10,6 +10,7 @@ public readonly unsafe partial struct Q5_KFormat
     /// (nibble | qh bit·16, 0…31, unsigned for vpmaddubsw).</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 256, "Q5_K");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 256);

@@ -11,6 +11,7 @@ public readonly unsafe partial struct Q6_KFormat
     /// the −32 from the bsums, <c>32·Σ_s scale_s·bsums[s]</c> (ggml's AVX path does the same).</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 256, "Q6_K");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 256);

@@ -9,6 +9,7 @@ public readonly unsafe partial struct Q8_0Format
     /// with <c>block_q8_0</c> activations (<see cref="Activations.Q8_0Activations"/>).</summary>
     public static float DotQ8(byte* row, byte* activations, int n)
     {
+        Int8Dot.CheckLength(n, 32, "Q8_0");
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) return DotQ8_512(row, activations, n / 32);
