@@ -12,10 +12,11 @@ public sealed record ContextOptions
     /// <summary>Threads taking part in kernels (the caller included); 0 = one per processor.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Quantised weights multiply the activations quantised to 8-bit blocks, with integer dot products (as
-    /// llama.cpp does: faster, and its numbers); false keeps float activations (slower, a little closer to the
-    /// dequantised model). Float weights are unaffected.</summary>
-    public bool QuantizeActivations { get; init; } = true;
+    /// <summary>How quantised weights meet the activations: null (default) takes per weight type and batch size
+    /// whichever is faster here, the float kernels or the integer ones on activations quantised to 8-bit blocks;
+    /// true always takes the integer ones (llama.cpp's numbers: its logits to float rounding); false never does
+    /// (float activations: a little closer to the dequantised model). Float weights are unaffected.</summary>
+    public bool? QuantizeActivations { get; init; }
 
     public const int DefaultMaxContext = 4096;
 }

@@ -26,7 +26,7 @@ public class LlamaCppDecodePathTests
     {
         var reference = Reference.GetProperty("files").GetProperty(file);
         using var model = LlamaModel.Load(TestAssets.Path(file));
-        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 64 });
+        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 64, QuantizeActivations = true });
         float[] logits = [];
         foreach (var id in reference.GetProperty("ids").Ints()) logits = context.Process([id]).ToArray();
         float[] expected = reference.GetProperty("logits_last").Floats();
@@ -43,7 +43,7 @@ public class LlamaCppDecodePathTests
     {
         var reference = Reference.GetProperty("files").GetProperty(file);
         using var model = LlamaModel.Load(TestAssets.Path(file));
-        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 64 });
+        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 64, QuantizeActivations = true });
         float[] logits = context.Process(reference.GetProperty("ids").Ints()).ToArray();
         float[] expected = reference.GetProperty("logits_last").Floats();
         Llama2cForwardTests.AssertClose(expected, logits, 1e-5f * expected.Max(Math.Abs) + 1e-5f, file);

@@ -38,14 +38,14 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private int _tokens;
     private int _xStride;
 
-    private readonly bool _int8Dot;
+    private readonly bool? _int8Dot;
 
-    /// <summary>A matmul on <paramref name="pool"/>; <paramref name="quantizeActivations"/> lets quantised weights use
-    /// integer dot products on 8-bit activations where <see cref="UsesInt8Dot"/>.</summary>
-    public MatMul(WorkerPool pool, bool quantizeActivations = true)
+    /// <summary>A matmul on <paramref name="pool"/>; <paramref name="quantizeActivations"/> says whether quantised
+    /// weights take integer dot products on 8-bit activations: always, never, or (null) where that is faster.</summary>
+    public MatMul(WorkerPool pool, bool? quantizeActivations = null)
     {
         _pool = pool;
-        _int8Dot = quantizeActivations && UsesInt8Dot;
+        _int8Dot = UsesInt8Dot ? quantizeActivations : false;
         _gemmScratch = new NativeBuffer?[pool.ThreadCount];
     }
 
@@ -84,6 +84,12 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         Dispatch();
     }
 
+    // Measured on Zen 4 (bench/RESULTS.md): the tile kernels beat float dots on a batch; on a single token the integer
+    // dot wins only for the K-quants whose float unpacking is heaviest (Q2_K, Q3_K, Q6_K).
+    private bool Int8Pays(in QuantizedDotKernels kernels) => _int8Dot ?? (_tokens > 1
+        ? kernels.DotQ8Tile != null
+        : kernels.WeightType is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q6_K);
+
     private void Begin(float* x, int xStride, int tokens)
     {
         _targets = 0;
@@ -101,7 +107,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         _path[i] = RowPath.FloatDot;
         if (w.IsContiguous && _tokens >= MinGemmTokens && FloatGemmKernels.TryGet(w.Type, out _gemm[i]))
             _path[i] = RowPath.FloatGemm;
-        else if (w.IsContiguous && _int8Dot && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]))
+        else if (w.IsContiguous && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]) && Int8Pays(_quantized[i]))
         {
             _path[i] = _tokens > 1 && _quantized[i].DotQ8Tile != null ? RowPath.QuantizedTile : RowPath.QuantizedDot;
             _act[i] = (nint)_activations.Get(_quantized[i], _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
