@@ -49,14 +49,21 @@ internal static class Int8Dot
         return SumPairs(MulAdd(Avx512BW.Abs(x), Vector512.ConditionalSelect(negate, Vector512<sbyte>.Zero - y, y)));
     }
 
+    /// <summary>Two 256-bit halves as one 512-bit vector, in one vinserti64x4 (Vector512.Create(lower, upper) compiles to two
+    /// inserts into the register's previous value, a dependency that carries across loop iterations).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<byte> Concat(Vector256<byte> lower, Vector256<byte> upper) =>
+        Avx512F.InsertVector256(lower.ToVector512Unsafe(), upper, 1);
+
     /// <summary>Two 256-bit halves as one 512-bit vector (one vinserti64x4).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe Vector512<sbyte> Load2x32(byte* lower, byte* upper) =>
-        Vector512.Create(Vector256.Load((sbyte*)lower), Vector256.Load((sbyte*)upper));
+        Avx512F.InsertVector256(Vector256.Load((sbyte*)lower).ToVector512Unsafe(), Vector256.Load((sbyte*)upper), 1);
 
     /// <summary>Lanes 0-7 = <paramref name="lower"/>, lanes 8-15 = <paramref name="upper"/>: the scales of two blocks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Halves(float lower, float upper) => Vector512.Create(Vector256.Create(lower), Vector256.Create(upper));
+    public static Vector512<float> Halves(float lower, float upper) =>
+        Avx512F.InsertVector256(Vector256.Create(lower).ToVector512Unsafe(), Vector256.Create(upper), 1);
 
     /// <summary>The 4-bit quants of two 32-element blocks (16 bytes each, low nibble = element j, high = j + 16) as 64
     /// bytes in element order [x0 0-15, x0 16-31, x1 0-15, x1 16-31], to meet activations [y0 | y1].</summary>
@@ -64,7 +71,7 @@ internal static class Int8Dot
     public static unsafe Vector512<byte> Nibbles2x32(byte* qs0, byte* qs1)
     {
         var q = Vector256.Create(Vector128.Load(qs0), Vector128.Load(qs1));
-        var nibbles = Vector512.Create(q, (q.AsUInt16() >>> 4).AsByte()) & Vector512.Create((byte)0x0F); // [x0 lo, x1 lo, x0 hi, x1 hi]
+        var nibbles = Concat(q, (q.AsUInt16() >>> 4).AsByte()) & Vector512.Create((byte)0x0F); // [x0 lo, x1 lo, x0 hi, x1 hi]
         return Avx512F.Shuffle4x128(nibbles.AsUInt32(), nibbles.AsUInt32(), 0b11_01_10_00).AsByte();
     }
 
@@ -119,15 +126,23 @@ internal static class Int8Dot
     public static Vector256<byte> TwoBits(Vector256<byte> bytes, int shift) => (bytes.AsUInt16() >>> shift).AsByte() & Vector256.Create((byte)3);
 
     /// <summary>int16 lanes 8k…8k+7 = lane <paramref name="first"/> + k of a vpermw source: the scales of the four
-    /// sub-blocks of 16 in one 64-byte vector.</summary>
+    /// sub-blocks of 16 in one 64-byte vector (a broadcast and an add of a constant, not a vector built lane by lane).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<short> Sub16Index(int first) => Vector512.Create(
-        Vector256.Create(Vector128.Create((short)first), Vector128.Create((short)(first + 1))),
-        Vector256.Create(Vector128.Create((short)(first + 2)), Vector128.Create((short)(first + 3))));
+    public static Vector512<short> Sub16Index(int first) => Vector512.Create((short)first) + Vector512.Create(
+        Vector256.Create(Vector128<short>.Zero, Vector128<short>.One),
+        Vector256.Create(Vector128.Create((short)2), Vector128.Create((short)3)));
+
+    /// <summary>int16 lanes 0-15 = lane <paramref name="first"/>, lanes 16-31 = first + 1 of a vpermw source: the scales of
+    /// two sub-blocks of 32 in one 64-byte vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> Sub32Index(int first) =>
+        Vector512.Create((short)first) + Vector512.Create(Vector256<short>.Zero, Vector256<short>.One);
 
     /// <summary>int16 lanes 0-7 = byte <paramref name="first"/> of <paramref name="scales"/>, lanes 8-15 = byte first + 1,
-    /// sign-extended: the scales of two sub-blocks of 16 in one 32-byte vector (ggml <c>get_scale_shuffle</c>).</summary>
+    /// sign-extended: the scales of two sub-blocks of 16 in one 32-byte vector (ggml <c>get_scale_shuffle</c>). The control is a
+    /// broadcast plus a constant: built from two Vector64s it went through the stack byte by byte, a store-forwarding stall
+    /// that made the AVX2 Q2_K, Q3_K and Q6_K bodies 17x slower.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<short> Sub16Scales(Vector128<sbyte> scales, int first) =>
-        Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, Vector128.Create(Vector64.Create((sbyte)first), Vector64.Create((sbyte)(first + 1)))));
+        Avx2.ConvertToVector256Int16(Ssse3.Shuffle(scales, Vector128.Create((sbyte)first) + Vector128.Create(0UL, 0x0101010101010101UL).AsSByte()));
 }

@@ -36,7 +36,7 @@ public readonly unsafe partial struct Q2_KFormat
             for (int h = 0; h < 2; h++)
             {
                 var q = Vector256.Load(x + 16 + 32 * h);
-                var q2 = Vector512.Create(q, (q.AsUInt16() >>> 2).AsByte());
+                var q2 = Int8Dot.Concat(q, (q.AsUInt16() >>> 2).AsByte());
                 var p1 = Int8Dot.MulAdd(Int8Dot.TwoBits(q2, 0), Vector512.Load((sbyte*)(y + 4 + 128 * h)));
                 var p2 = Int8Dot.MulAdd(Int8Dot.TwoBits(q2, 4), Vector512.Load((sbyte*)(y + 68 + 128 * h)));
                 sumi += Avx512BW.MultiplyAddAdjacent(p1, Avx512BW.PermuteVar32x16(scales, Int8Dot.Sub16Index(8 * h)));

@@ -31,12 +31,12 @@ public readonly unsafe partial struct Q3_KFormat
             var correction = Avx2.MultiplyAddAdjacent(scales, Vector256.Load((short*)(y + 260)));
             var scales512 = scales.ToVector512Unsafe();
             var hm = Vector256.Load(x);
-            var hm2 = Vector512.Create(hm, (hm.AsUInt16() >>> 1).AsByte());
+            var hm2 = Int8Dot.Concat(hm, (hm.AsUInt16() >>> 1).AsByte());
             var sumi = Vector512<int>.Zero;
             for (int h = 0; h < 2; h++)
             {
                 var q = Vector256.Load(x + 32 + 32 * h);
-                var q2 = Vector512.Create(q, (q.AsUInt16() >>> 2).AsByte());
+                var q2 = Int8Dot.Concat(q, (q.AsUInt16() >>> 2).AsByte());
                 var w1 = Int8Dot.TwoBits(q2, 0) | Int8Dot.MoveBit(hm2, 4 * h, 2);
                 var w2 = Int8Dot.TwoBits(q2, 4) | Int8Dot.MoveBit(hm2, 4 * h + 2, 2);
                 var p1 = Int8Dot.MulAdd(w1, Vector512.Load((sbyte*)(y + 4 + 128 * h)));

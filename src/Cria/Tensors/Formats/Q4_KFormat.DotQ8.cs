@@ -34,9 +34,9 @@ public readonly unsafe partial struct Q4_KFormat
             for (int j = 0; j < 4; j++)
             {
                 var q = Vector256.Load(x + 16 + 32 * j);
-                var w = Vector512.Create(q, (q.AsUInt16() >>> 4).AsByte()) & low;
+                var w = Int8Dot.Concat(q, (q.AsUInt16() >>> 4).AsByte()) & low;
                 var p = Int8Dot.MulAdd(w, Vector512.Load((sbyte*)(y + 4 + 64 * j)));
-                var s = Avx512BW.PermuteVar32x16(scales, Vector512.Create(Vector256.Create((short)(2 * j)), Vector256.Create((short)(2 * j + 1))));
+                var s = Avx512BW.PermuteVar32x16(scales, Int8Dot.Sub32Index(2 * j));
                 sumi += Avx512BW.MultiplyAddAdjacent(p, s);
             }
             acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sumi), Vector512.Create(dy * Fp16.LoadScale(x)), acc);

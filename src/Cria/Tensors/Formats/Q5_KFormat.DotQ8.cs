@@ -29,14 +29,14 @@ public readonly unsafe partial struct Q5_KFormat
             float dy = *(float*)y;
             var scales = ScalesMins16(x + 4, y, -dy * Fp16.LoadScale(x + 2), ref accMins).ToVector512Unsafe();
             var qh = Vector256.Load(x + 16);
-            var high = Vector512.Create(qh, (qh.AsUInt16() >>> 1).AsByte()); // bit 2j of a byte: sub-block 2j (low half), 2j + 1 (high half)
+            var high = Int8Dot.Concat(qh, (qh.AsUInt16() >>> 1).AsByte()); // bit 2j of a byte: sub-block 2j (low half), 2j + 1 (high half)
             var sumi = Vector512<int>.Zero;
             for (int j = 0; j < 4; j++)
             {
                 var q = Vector256.Load(x + 48 + 32 * j);
-                var w = (Vector512.Create(q, (q.AsUInt16() >>> 4).AsByte()) & low) | Int8Dot.MoveBit(high, 2 * j, 4);
+                var w = (Int8Dot.Concat(q, (q.AsUInt16() >>> 4).AsByte()) & low) | Int8Dot.MoveBit(high, 2 * j, 4);
                 var p = Int8Dot.MulAdd(w, Vector512.Load((sbyte*)(y + 4 + 64 * j)));
-                var s = Avx512BW.PermuteVar32x16(scales, Vector512.Create(Vector256.Create((short)(2 * j)), Vector256.Create((short)(2 * j + 1))));
+                var s = Avx512BW.PermuteVar32x16(scales, Int8Dot.Sub32Index(2 * j));
                 sumi += Avx512BW.MultiplyAddAdjacent(p, s);
             }
             acc = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sumi), Vector512.Create(dy * Fp16.LoadScale(x)), acc);

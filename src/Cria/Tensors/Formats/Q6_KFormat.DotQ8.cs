@@ -37,7 +37,7 @@ public readonly unsafe partial struct Q6_KFormat
             {
                 var ql = Vector512.Load(x + 64 * h);
                 var qh = Vector256.Load(x + 128 + 32 * h);
-                var qh2 = Vector512.Create(qh, (qh.AsUInt16() >>> 2).AsByte());
+                var qh2 = Int8Dot.Concat(qh, (qh.AsUInt16() >>> 2).AsByte());
                 var w1 = (ql & low) | ((qh2.AsUInt16() << 4).AsByte() & two);
                 var w2 = ((ql.AsUInt16() >>> 4).AsByte() & low) | (qh2 & two);
                 var p1 = Int8Dot.MulAdd(w1, Vector512.Load((sbyte*)(y + 4 + 128 * h)));
