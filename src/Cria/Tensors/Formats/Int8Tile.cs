@@ -171,6 +171,14 @@ internal static unsafe class Int8Tile
         }
     }
 
+    /// <summary><see cref="IInt8TileBody.PrepareActivations"/> for Q8_K activations whose kernel needs only the scale
+    /// (the bsums it reads in place).</summary>
+    public static void PrepareQ8_KScales(byte* a, long aRowBytes, int tokens, int blocks, float* scales)
+    {
+        for (int t = 0; t < tokens; t++)
+            for (int b = 0; b < blocks; b++) scales[b * tokens + t] = *(float*)(a + t * aRowBytes + b * 292L);
+    }
+
     /// <summary>Four bytes at <paramref name="p"/> repeated over the vector (one vpbroadcastd from memory).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<sbyte> Broadcast4x16(byte* p) => Vector512.Create(Unsafe.ReadUnaligned<int>(p)).AsSByte();
