@@ -38,18 +38,21 @@ internal unsafe interface IInt8TileBody
     /// <summary>Bytes of one block of a group once decoded (a multiple of 64).</summary>
     static abstract int PackedBlockBytes { get; }
 
-    /// <summary>Per (block b, token t) terms of the activations at <c>[b·tokens + t]</c>: the scale, and the
-    /// integer correction the unsigned weight encoding needs.</summary>
-    static abstract void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections);
+    /// <summary>Integer terms per (block, token) that <see cref="PrepareActivations"/> writes.</summary>
+    static abstract int TermInts { get; }
+
+    /// <summary>Per (block b, token t) terms of the activations: the scale at <c>scales[b·tokens + t]</c>, and
+    /// <see cref="TermInts"/> integers at <c>terms[(b·tokens + t)·TermInts]</c> (corrections the weight encoding needs).</summary>
+    static abstract void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* terms);
 
     /// <summary>Decodes <paramref name="blocks"/> blocks of the group of rows at <paramref name="w"/> (row stride
     /// <paramref name="s"/>) into <paramref name="packed"/>.</summary>
     static abstract void Pack(byte* w, long s, int blocks, byte* packed);
 
     /// <summary>The panel times <c>TN.Count</c> tokens: writes (or, <paramref name="accumulate"/>, adds to)
-    /// <c>y[t·yStride + i]</c> for the group's rows i. <paramref name="scales"/> and <paramref name="corrections"/> point at
-    /// the first token's entries, <paramref name="termStride"/> apart per block.</summary>
-    static abstract void Micro<TN>(byte* packed, int blocks, byte* a, long aRowBytes, float* scales, int* corrections,
+    /// <c>y[t·yStride + i]</c> for the group's rows i. <paramref name="scales"/> and <paramref name="terms"/> point at the
+    /// first token's entries, <paramref name="termStride"/> entries apart per block.</summary>
+    static abstract void Micro<TN>(byte* packed, int blocks, byte* a, long aRowBytes, float* scales, int* terms,
         int termStride, float* y, long yStride, bool accumulate) where TN : struct, ITileTokens;
 }
 
@@ -72,7 +75,7 @@ internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8Ti
         {
             int chunk = TBody.ChunkBlocks;
             float* scales = stackalloc float[TokenBlock * chunk];
-            int* corrections = stackalloc int[TokenBlock * chunk];
+            int* terms = stackalloc int[TokenBlock * chunk * TBody.TermInts];
             byte* buffer = stackalloc byte[chunk * TBody.PackedBlockBytes + 64];
             byte* packed = (byte*)(((nuint)buffer + 63) & ~(nuint)63);
             for (int b0 = 0; b0 < nb; b0 += chunk)
@@ -82,12 +85,12 @@ internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8Ti
                 {
                     int tb = Math.Min(TokenBlock, tokens - t0);
                     byte* at = a + t0 * aRowBytes + (long)b0 * TBody.ActivationBlockBytes;
-                    TBody.PrepareActivations(at, aRowBytes, tb, blocks, scales, corrections);
+                    TBody.PrepareActivations(at, aRowBytes, tb, blocks, scales, terms);
                     for (int g = 0; g < groups; g++)
                     {
                         TBody.Pack(w + g * TBody.GroupRows * wRowBytes + (long)b0 * TBody.WeightBlockBytes, wRowBytes, blocks, packed);
                         float* yg = y + t0 * yStride + g * TBody.GroupRows;
-                        Tiles(packed, blocks, at, aRowBytes, tb, scales, corrections, yg, yStride, b0 > 0);
+                        Tiles(packed, blocks, at, aRowBytes, tb, scales, terms, yg, yStride, b0 > 0);
                     }
                 }
             }
@@ -95,20 +98,21 @@ internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8Ti
         Int8Tile.RowDots(w, wRowBytes, groups * TBody.GroupRows, rows, a, aRowBytes, tokens, n, y, yStride, dot);
     }
 
-    private static void Tiles(byte* packed, int blocks, byte* a, long aRowBytes, int tokens, float* scales, int* corrections,
+    private static void Tiles(byte* packed, int blocks, byte* a, long aRowBytes, int tokens, float* scales, int* terms,
         float* y, long yStride, bool accumulate)
     {
+        int n = TBody.TermInts;
         int t = 0;
         if (TBody.MaxTokens >= 8)
             for (; tokens - t >= 8; t += 8)
-                TBody.Micro<Tokens8>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+                TBody.Micro<Tokens8>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, terms + t * n, tokens, y + t * yStride, yStride, accumulate);
         if (TBody.MaxTokens >= 4)
             for (; tokens - t >= 4; t += 4)
-                TBody.Micro<Tokens4>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+                TBody.Micro<Tokens4>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, terms + t * n, tokens, y + t * yStride, yStride, accumulate);
         for (; tokens - t >= 2; t += 2)
-            TBody.Micro<Tokens2>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+            TBody.Micro<Tokens2>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, terms + t * n, tokens, y + t * yStride, yStride, accumulate);
         for (; t < tokens; t++)
-            TBody.Micro<Tokens1>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, corrections + t, tokens, y + t * yStride, yStride, accumulate);
+            TBody.Micro<Tokens1>(packed, blocks, a + t * aRowBytes, aRowBytes, scales + t, terms + t * n, tokens, y + t * yStride, yStride, accumulate);
     }
 }
 
@@ -165,6 +169,14 @@ internal static unsafe class Int8Tile
                 corrections[b * tokens + t] = sumScale * Sum32(src + 2);
             }
         }
+    }
+
+    /// <summary><see cref="IInt8TileBody.PrepareActivations"/> for Q8_K activations whose kernel needs only the scale
+    /// (the bsums it reads in place).</summary>
+    public static void PrepareQ8_KScales(byte* a, long aRowBytes, int tokens, int blocks, float* scales)
+    {
+        for (int t = 0; t < tokens; t++)
+            for (int b = 0; b < blocks; b++) scales[b * tokens + t] = *(float*)(a + t * aRowBytes + b * 292L);
     }
 
     /// <summary>Four bytes at <paramref name="p"/> repeated over the vector (one vpbroadcastd from memory).</summary>
@@ -228,6 +240,35 @@ internal static unsafe class Int8Tile
         d3 = Avx2.UnpackHigh(t1, t3).AsByte();
     }
 
+    /// <summary>vpshufb control that puts byte <paramref name="first"/> and byte <paramref name="second"/> of every 32-bit
+    /// lane into its two int16 halves, zero-extended (<paramref name="signed"/>: into the high bytes, for an arithmetic
+    /// shift right by 8 to sign-extend).</summary>
+    public static Vector128<byte> PairControl(int first, int second, bool signed)
+    {
+        uint Word(int p) => signed
+            ? 0x80u | (uint)(4 * p + first) << 8 | 0x80u << 16 | (uint)(4 * p + second) << 24
+            : (uint)(4 * p + first) | 0x80u << 8 | (uint)(4 * p + second) << 16 | 0x80u << 24;
+        return Vector128.Create(Word(0), Word(1), Word(2), Word(3)).AsByte();
+    }
+
+    /// <summary>int16 lanes (2i, 2i + 1) = bytes (first, second) of 32-bit lane i, zero-extended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> BytePairs(Vector512<byte> d, int first, int second) =>
+        Avx512BW.Shuffle(d, Vector512.Create(PairControl(first, second, false))).AsInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> BytePairs(Vector256<byte> d, int first, int second) =>
+        Avx2.Shuffle(d, Vector256.Create(PairControl(first, second, false))).AsInt16();
+
+    /// <summary>int16 lanes (2i, 2i + 1) = bytes (first, second) of 32-bit lane i, sign-extended.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<short> SignedBytePairs(Vector512<byte> d, int first, int second) =>
+        Avx512BW.Shuffle(d, Vector512.Create(PairControl(first, second, true))).AsInt16() >> 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> SignedBytePairs(Vector256<byte> d, int first, int second) =>
+        Avx2.Shuffle(d, Vector256.Create(PairControl(first, second, true))).AsInt16() >> 8;
+
     /// <summary>Byte offsets 0, s, 2s, … of a group's rows, for the scale gathers.</summary>
     public static Vector512<int> RowOffsets16(long s) => Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) * (int)s;
 
@@ -246,6 +287,20 @@ internal static unsafe class Int8Tile
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> GatherFp16(byte* p, Vector256<int> offsets) =>
         Fp16.Widen((Avx2.GatherVector256((int*)p, offsets, 1) << 16) >> 16);
+
+    /// <summary>The fp16 at <paramref name="p"/> + 2 + offset of each row: gathers the 32-bit words at p, so a scale
+    /// that ends its block is read without touching the bytes after it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GatherFp16High(byte* p, Vector512<int> offsets)
+    {
+        var words = Avx512F.InsertVector256(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1).ToVector512Unsafe(),
+            Avx2.GatherVector256((int*)p, offsets.GetUpper(), 1), 1);
+        return Fp16.Widen(words >> 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> GatherFp16High(byte* p, Vector256<int> offsets) =>
+        Fp16.Widen(Avx2.GatherVector256((int*)p, offsets, 1) >> 16);
 
     /// <summary>Writes or adds one token's 16 row results.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

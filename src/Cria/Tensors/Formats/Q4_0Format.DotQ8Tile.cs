@@ -34,6 +34,8 @@ internal unsafe struct Q4_0Tile512 : IInt8TileBody
     public static int ChunkBlocks => 32;
     public static int PackedBlockBytes => 9 * 64; // eight steps of 16 rows × 4 bytes, then 16 float scales
 
+    public static int TermInts => 1;
+
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections) =>
         Int8Tile.PrepareQ8_0(a, aRowBytes, tokens, blocks, scales, corrections, 8);
 
@@ -118,6 +120,8 @@ internal unsafe struct Q4_0Tile256 : IInt8TileBody
     public static int ActivationBlockBytes => 34;
     public static int ChunkBlocks => 32;
     public static int PackedBlockBytes => 9 * 32;
+
+    public static int TermInts => 1;
 
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections) =>
         Int8Tile.PrepareQ8_0(a, aRowBytes, tokens, blocks, scales, corrections, 8);

@@ -35,6 +35,8 @@ internal unsafe struct Q8_0Tile512 : IInt8TileBody
     public static int ChunkBlocks => 16;
     public static int PackedBlockBytes => 17 * 64; // hi nibbles of eight steps, lo nibbles, 16 float scales
 
+    public static int TermInts => 1;
+
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections) =>
         Int8Tile.PrepareQ8_0(a, aRowBytes, tokens, blocks, scales, corrections, 128);
 
@@ -131,6 +133,8 @@ internal unsafe struct Q8_0Tile256 : IInt8TileBody
     public static int ActivationBlockBytes => 34;
     public static int ChunkBlocks => 32;
     public static int PackedBlockBytes => 17 * 32;
+
+    public static int TermInts => 1;
 
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* corrections) =>
         Int8Tile.PrepareQ8_0(a, aRowBytes, tokens, blocks, scales, corrections, 128);
