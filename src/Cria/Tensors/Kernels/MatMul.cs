@@ -45,13 +45,22 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     public MatMul(WorkerPool pool, bool? quantizeActivations = null)
     {
         _pool = pool;
-        _int8Dot = UsesInt8Dot ? quantizeActivations : false;
+        _int8Dot = UsesInt8Dot ? quantizeActivations ?? FromEnvironment() : false;
         _gemmScratch = new NativeBuffer?[pool.ThreadCount];
     }
 
-    /// <summary>Whether quantised weights use integer dot products on 8-bit activations: where the vector tier runs
-    /// them (the scalar bodies are slower than the float ones), unless <c>CRIA_INT8_DOT=0</c> turns them off.</summary>
-    public static bool UsesInt8Dot => QuantizedDotKernels.IsAccelerated && Environment.GetEnvironmentVariable("CRIA_INT8_DOT") != "0";
+    /// <summary>Whether quantised weights may use integer dot products on 8-bit activations: where the vector tier runs
+    /// them (the scalar bodies are slower than the float ones).</summary>
+    public static bool UsesInt8Dot => QuantizedDotKernels.IsAccelerated;
+
+    /// <summary><c>CRIA_QUANTIZE_ACTIVATIONS=1</c> or <c>0</c> sets the default of ContextOptions.QuantizeActivations
+    /// (always / never) for A/B measurements; unset, the faster path is taken per type.</summary>
+    private static bool? FromEnvironment() => Environment.GetEnvironmentVariable("CRIA_QUANTIZE_ACTIVATIONS") switch
+    {
+        "1" => true,
+        "0" => false,
+        _ => null,
+    };
 
     /// <summary>Computes y (tokens × W.Rows) from x (tokens × W.Cols), rows packed densely.</summary>
     public void Run(WeightMatrix w, float* x, float* y, int tokens) => Run(w, x, w.Cols, y, w.Rows, tokens);
