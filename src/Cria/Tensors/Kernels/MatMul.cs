@@ -94,10 +94,10 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     }
 
     // Measured on Zen 4 (bench/RESULTS.md): the tile kernels beat float dots on a batch; on a single token the integer
-    // dot wins only for the K-quants whose float unpacking is heaviest (Q2_K, Q3_K, Q6_K).
+    // dot wins for the K-quants and Q5_0, while Q8_0, Q4_0 (a 16-entry vpermps table) and Q4_1/Q5_1 unpack to float faster.
     private bool Int8Pays(in QuantizedDotKernels kernels) => _int8Dot ?? (_tokens > 1
         ? kernels.DotQ8Tile != null
-        : kernels.WeightType is GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q6_K);
+        : kernels.WeightType is not (GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_1));
 
     private void Begin(float* x, int xStride, int tokens)
     {
