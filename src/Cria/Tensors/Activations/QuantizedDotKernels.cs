@@ -56,7 +56,7 @@ public readonly unsafe struct QuantizedDotKernels
         [GgmlType.Q2_K] = new(GgmlType.Q2_K, ActivationType.Q8_K, &Q2_KFormat.DotQ8),
         [GgmlType.Q3_K] = new(GgmlType.Q3_K, ActivationType.Q8_K, &Q3_KFormat.DotQ8),
         [GgmlType.Q4_K] = new(GgmlType.Q4_K, ActivationType.Q8_K, &Q4_KFormat.DotQ8, &Q4_KFormat.DotQ8Tile),
-        [GgmlType.Q5_K] = new(GgmlType.Q5_K, ActivationType.Q8_K, &Q5_KFormat.DotQ8),
+        [GgmlType.Q5_K] = new(GgmlType.Q5_K, ActivationType.Q8_K, &Q5_KFormat.DotQ8, &Q5_KFormat.DotQ8Tile),
         [GgmlType.Q6_K] = new(GgmlType.Q6_K, ActivationType.Q8_K, &Q6_KFormat.DotQ8, &Q6_KFormat.DotQ8Tile),
     };
 
