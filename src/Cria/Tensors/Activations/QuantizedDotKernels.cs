@@ -51,13 +51,13 @@ public readonly unsafe struct QuantizedDotKernels
     {
         [GgmlType.Q8_0] = new(GgmlType.Q8_0, ActivationType.Q8_0, &Q8_0Format.DotQ8, &Q8_0Format.DotQ8Tile),
         [GgmlType.Q4_0] = new(GgmlType.Q4_0, ActivationType.Q8_0, &Q4_0Format.DotQ8, &Q4_0Format.DotQ8Tile),
-        [GgmlType.Q4_1] = new(GgmlType.Q4_1, ActivationType.Q8_1, &Q4_1Format.DotQ8),
-        [GgmlType.Q5_0] = new(GgmlType.Q5_0, ActivationType.Q8_0, &Q5_0Format.DotQ8),
-        [GgmlType.Q5_1] = new(GgmlType.Q5_1, ActivationType.Q8_1, &Q5_1Format.DotQ8),
-        [GgmlType.Q2_K] = new(GgmlType.Q2_K, ActivationType.Q8_K, &Q2_KFormat.DotQ8),
-        [GgmlType.Q3_K] = new(GgmlType.Q3_K, ActivationType.Q8_K, &Q3_KFormat.DotQ8),
+        [GgmlType.Q4_1] = new(GgmlType.Q4_1, ActivationType.Q8_1, &Q4_1Format.DotQ8, &Q4_1Format.DotQ8Tile),
+        [GgmlType.Q5_0] = new(GgmlType.Q5_0, ActivationType.Q8_0, &Q5_0Format.DotQ8, &Q5_0Format.DotQ8Tile),
+        [GgmlType.Q5_1] = new(GgmlType.Q5_1, ActivationType.Q8_1, &Q5_1Format.DotQ8, &Q5_1Format.DotQ8Tile),
+        [GgmlType.Q2_K] = new(GgmlType.Q2_K, ActivationType.Q8_K, &Q2_KFormat.DotQ8, &Q2_KFormat.DotQ8Tile),
+        [GgmlType.Q3_K] = new(GgmlType.Q3_K, ActivationType.Q8_K, &Q3_KFormat.DotQ8, &Q3_KFormat.DotQ8Tile),
         [GgmlType.Q4_K] = new(GgmlType.Q4_K, ActivationType.Q8_K, &Q4_KFormat.DotQ8, &Q4_KFormat.DotQ8Tile),
-        [GgmlType.Q5_K] = new(GgmlType.Q5_K, ActivationType.Q8_K, &Q5_KFormat.DotQ8),
+        [GgmlType.Q5_K] = new(GgmlType.Q5_K, ActivationType.Q8_K, &Q5_KFormat.DotQ8, &Q5_KFormat.DotQ8Tile),
         [GgmlType.Q6_K] = new(GgmlType.Q6_K, ActivationType.Q8_K, &Q6_KFormat.DotQ8, &Q6_KFormat.DotQ8Tile),
     };
 

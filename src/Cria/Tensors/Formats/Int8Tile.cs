@@ -274,33 +274,29 @@ internal static unsafe class Int8Tile
 
     public static Vector256<int> RowOffsets8(long s) => Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * (int)s;
 
-    /// <summary>The fp16 at <paramref name="p"/> + offset of each row, as floats (two 8-lane gathers, as .NET has no
-    /// 16-lane one, then the exact conversion).</summary>
+    /// <summary>The 32-bit word at <paramref name="p"/> + offset of each row (two 8-lane gathers: .NET has no 16-lane one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> GatherFp16(byte* p, Vector512<int> offsets)
-    {
-        var words = Avx512F.InsertVector256(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1).ToVector512Unsafe(),
+    public static Vector512<int> Gather32(byte* p, Vector512<int> offsets) =>
+        Avx512F.InsertVector256(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1).ToVector512Unsafe(),
             Avx2.GatherVector256((int*)p, offsets.GetUpper(), 1), 1);
-        return Fp16.Widen((words << 16) >> 16);
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> GatherFp16(byte* p, Vector256<int> offsets) =>
-        Fp16.Widen((Avx2.GatherVector256((int*)p, offsets, 1) << 16) >> 16);
+    public static Vector256<int> Gather32(byte* p, Vector256<int> offsets) => Avx2.GatherVector256((int*)p, offsets, 1);
+
+    /// <summary>The fp16 at <paramref name="p"/> + offset of each row, as floats (a gather, then the exact conversion).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GatherFp16(byte* p, Vector512<int> offsets) => Fp16.Widen((Gather32(p, offsets) << 16) >> 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> GatherFp16(byte* p, Vector256<int> offsets) => Fp16.Widen((Gather32(p, offsets) << 16) >> 16);
 
     /// <summary>The fp16 at <paramref name="p"/> + 2 + offset of each row: gathers the 32-bit words at p, so a scale
     /// that ends its block is read without touching the bytes after it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> GatherFp16High(byte* p, Vector512<int> offsets)
-    {
-        var words = Avx512F.InsertVector256(Avx2.GatherVector256((int*)p, offsets.GetLower(), 1).ToVector512Unsafe(),
-            Avx2.GatherVector256((int*)p, offsets.GetUpper(), 1), 1);
-        return Fp16.Widen(words >> 16);
-    }
+    public static Vector512<float> GatherFp16High(byte* p, Vector512<int> offsets) => Fp16.Widen(Gather32(p, offsets) >> 16);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> GatherFp16High(byte* p, Vector256<int> offsets) =>
-        Fp16.Widen(Avx2.GatherVector256((int*)p, offsets, 1) >> 16);
+    public static Vector256<float> GatherFp16High(byte* p, Vector256<int> offsets) => Fp16.Widen(Gather32(p, offsets) >> 16);
 
     /// <summary>Writes or adds one token's 16 row results.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
