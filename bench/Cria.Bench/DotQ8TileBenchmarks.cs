@@ -8,9 +8,10 @@ namespace Cria.Bench;
 /// <summary>Prefill with quantised weights on one thread: a TinyLlama weight matrix times 512 tokens of 8-bit
 /// activations, by <see cref="QuantizedDotKernels.DotQ8Tile"/> (256-row chunks, as a matmul hands them out) and by the
 /// per-token <see cref="QuantizedDotKernels.DotQ8"/> loop it replaces. GOP/s = 2·rows·cols·tokens per second (the
-/// GFLOP/s column); the machine's int8 multiply-add peak is in <c>cria bench --machine</c>:
+/// GFLOP/s column, from the mean; Min shows the best run on a busy machine); the machine's int8 multiply-add peak is in
+/// <c>cria bench --machine</c>:
 /// <c>dotnet run -c Release --project bench/Cria.Bench -- --filter '*DotQ8Tile*'</c>.</summary>
-[Config(typeof(GigaflopsConfig))]
+[Config(typeof(GigaflopsConfig)), MinColumn]
 public unsafe class DotQ8TileBenchmarks : IBytesPerOperation, IFlopsPerOperation
 {
     private const int Tokens = 512;
