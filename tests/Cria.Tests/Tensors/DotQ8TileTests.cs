@@ -113,6 +113,8 @@ public sealed unsafe class DotQ8TileTests
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes - 1, 2, aBytes, 2, 256, 2)).Message);
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes, 2, aBytes - 1, 2, 256, 2)).Message);
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes, 3, aBytes, 2, 256, 2)).Message);
+            Assert.Contains("no output", Assert.Throws<ArgumentNullException>(() => Call(k, rowBytes, 2, aBytes, 2, 256, 2)).Message);
+            Call(k, rowBytes, 0, aBytes, 2, 256, 2); // nothing to compute: null data is fine
         }
     }
 

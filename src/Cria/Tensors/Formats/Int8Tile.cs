@@ -67,6 +67,7 @@ internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8Ti
     public static void Run(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n,
         float* y, long yStride, delegate*<byte*, byte*, int, float> dot)
     {
+        if (rows == 0 || tokens == 0) return;
         int nb = n / TBody.BlockElements;
         // Row offsets within a group go into 32-bit gather indices.
         if (nb == 0 || wRowBytes > int.MaxValue / TBody.GroupRows)
@@ -141,9 +142,10 @@ internal static unsafe class Int8Tile
 {
     /// <summary>Argument checks shared by every type's <c>DotQ8Tile</c>.</summary>
     public static void Validate(GgmlType type, int blockElements, long blockBytes, ActivationLayoutInfo activation,
-        long wRowBytes, int rows, long aRowBytes, int tokens, int n, long yStride)
+        byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        if (rows < 0 || tokens < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"{type} DotQ8Tile: rows {rows} and tokens {tokens} must not be negative");
+        if (rows < 0 || tokens < 0)
+            throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(tokens), $"{type} DotQ8Tile: rows {rows} and tokens {tokens} must not be negative");
         if (n < 0 || n % blockElements != 0)
             throw new ArgumentException($"{type} DotQ8Tile: n = {n} is not a whole number of {blockElements}-element blocks", nameof(n));
         if (n % activation.BlockElements != 0)
@@ -154,6 +156,11 @@ internal static unsafe class Int8Tile
             throw new ArgumentException($"{type} DotQ8Tile: activation row stride {aRowBytes} is shorter than a row of {n} elements", nameof(aRowBytes));
         if (tokens > 1 && yStride < rows)
             throw new ArgumentException($"{type} DotQ8Tile: output stride {yStride} is shorter than {rows} rows", nameof(yStride));
+        // Null data is an error wherever anything would be read or written.
+        if (rows == 0 || tokens == 0) return;
+        if (y == null) throw new ArgumentNullException(nameof(y), $"{type} DotQ8Tile: no output for {rows} rows × {tokens} tokens");
+        if (n > 0 && (w == null || a == null))
+            throw new ArgumentNullException(w == null ? nameof(w) : nameof(a), $"{type} DotQ8Tile: no {(w == null ? "weights" : "activations")} for n = {n}");
     }
 
     /// <summary>Rows <paramref name="from"/>…<paramref name="to"/> − 1 by the per-row dot, for every token.</summary>

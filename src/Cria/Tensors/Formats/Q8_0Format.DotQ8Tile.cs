@@ -11,7 +11,7 @@ public readonly unsafe partial struct Q8_0Format
     /// AVX2) are decoded once per 64 tokens into an L1 panel, multiplied by register tiles of 8 tokens (4).</summary>
     public static void DotQ8Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        Int8Tile.Validate(GgmlType.Q8_0, 32, 34, new(32, 34), wRowBytes, rows, aRowBytes, tokens, n, yStride);
+        Int8Tile.Validate(GgmlType.Q8_0, 32, 34, new(32, 34), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Int8TileDriver<Q8_0Tile512>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, &DotQ8);
