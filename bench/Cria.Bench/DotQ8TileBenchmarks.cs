@@ -8,9 +8,10 @@ namespace Cria.Bench;
 /// <summary>Prefill with quantised weights on one thread: a TinyLlama weight matrix times 512 tokens of 8-bit
 /// activations, by <see cref="QuantizedDotKernels.DotQ8Tile"/> (256-row chunks, as a matmul hands them out) and by the
 /// per-token <see cref="QuantizedDotKernels.DotQ8"/> loop it replaces. GOP/s = 2·rows·cols·tokens per second (the
-/// GFLOP/s column); the machine's int8 multiply-add peak is in <c>cria bench --machine</c>:
+/// GFLOP/s column, from the mean; Min shows the best run on a busy machine); the machine's int8 multiply-add peak is in
+/// <c>cria bench --machine</c>:
 /// <c>dotnet run -c Release --project bench/Cria.Bench -- --filter '*DotQ8Tile*'</c>.</summary>
-[Config(typeof(GigaflopsConfig))]
+[Config(typeof(GigaflopsConfig)), MinColumn]
 public unsafe class DotQ8TileBenchmarks : IBytesPerOperation, IFlopsPerOperation
 {
     private const int Tokens = 512;
@@ -23,8 +24,13 @@ public unsafe class DotQ8TileBenchmarks : IBytesPerOperation, IFlopsPerOperation
     [ParamsSource(nameof(Types))]
     public GgmlType Type { get; set; }
 
+    /// <summary>Every type with a tile kernel, or those named in <c>CRIA_BENCH_TYPES</c> (e.g. <c>Q4_0,Q4_K</c>): all ten
+    /// take the better part of an hour.</summary>
     public static IEnumerable<GgmlType> Types => QuantizedDotKernels.SupportedTypes
-        .Where(t => QuantizedDotKernels.TryGet(t, out var k) && k.DotQ8Tile != null).OrderBy(t => (uint)t);
+        .Where(t => QuantizedDotKernels.TryGet(t, out var k) && k.DotQ8Tile != null)
+        .Where(t => Environment.GetEnvironmentVariable("CRIA_BENCH_TYPES") is not { Length: > 0 } names
+            || names.Split(',', StringSplitOptions.TrimEntries).Contains(t.ToString(), StringComparer.OrdinalIgnoreCase))
+        .OrderBy(t => (uint)t);
 
     /// <summary>rows x cols: TinyLlama 1.1B's attention (2048²) and FFN gate/up (5632 × 2048).</summary>
     [Params("2048x2048", "5632x2048")]

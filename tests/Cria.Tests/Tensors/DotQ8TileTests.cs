@@ -57,6 +57,47 @@ public sealed unsafe class DotQ8TileTests
         Check(type, tier, 17, 9, 0, rng);
     }
 
+    /// <summary>A matmul splits its rows over threads: each row's result must be the same bits whatever chunk of rows it
+    /// arrives in (the last rows of a call, which fill no whole group, included), so that results do not depend on the
+    /// thread count.</summary>
+    [Theory]
+    [MemberData(nameof(TiledTypesByTier))]
+    public void Results_do_not_depend_on_how_rows_are_split(GgmlType type, int tier)
+    {
+        using var _ = SimdTiers.Use(tier);
+        var rng = new Random(300 * (int)type + tier);
+        Assert.True(QuantizedDotKernels.TryGet(type, out var kernels));
+        const int rows = 40, tokens = 11, n = 512;
+        var info = TensorTypeInfo.Get(type);
+        long rowBytes = info.RowBytes(n), aRowBytes = ActivationLayout.RowBytes(kernels.ActivationType, n);
+        byte[] w = new byte[rows * rowBytes];
+        for (int r = 0; r < rows; r++) TestBlocks.Random(type, n / info.BlockElements, rng).CopyTo(w, r * rowBytes);
+        byte[] a = new byte[tokens * aRowBytes];
+        fixed (byte* pw = w)
+        fixed (byte* pa = a)
+        {
+            for (int t = 0; t < tokens; t++)
+                fixed (float* px = TestBlocks.Activations(n, rng)) kernels.QuantizeActivations(px, pa + t * aRowBytes, n);
+            float[] whole = Split(kernels, pw, rowBytes, pa, aRowBytes, tokens, n, rows, [0, rows]);
+            foreach (int[] bounds in new[] { new[] { 0, 17, rows }, [0, 3, rows], [0, 16, 32, rows], [0, 1, 2, 9, rows] })
+            {
+                float[] split = Split(kernels, pw, rowBytes, pa, aRowBytes, tokens, n, rows, bounds);
+                for (int i = 0; i < whole.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(whole[i]) == BitConverter.SingleToInt32Bits(split[i]),
+                        $"{type} tier {tier}: row {i % rows} token {i / rows} split at [{string.Join(", ", bounds)}]: {split[i]:R}, in one call {whole[i]:R}");
+            }
+        }
+    }
+
+    private static float[] Split(QuantizedDotKernels kernels, byte* w, long rowBytes, byte* a, long aRowBytes, int tokens, int n, int rows, int[] bounds)
+    {
+        float[] y = new float[tokens * rows];
+        fixed (float* py = y)
+            for (int i = 0; i + 1 < bounds.Length; i++)
+                kernels.DotQ8Tile(w + bounds[i] * rowBytes, rowBytes, bounds[i + 1] - bounds[i], a, aRowBytes, tokens, n, py + bounds[i], rows);
+        return y;
+    }
+
     [Fact]
     public void Bad_arguments_are_clear_errors()
     {
@@ -72,6 +113,8 @@ public sealed unsafe class DotQ8TileTests
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes - 1, 2, aBytes, 2, 256, 2)).Message);
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes, 2, aBytes - 1, 2, 256, 2)).Message);
             Assert.Contains("stride", Assert.Throws<ArgumentException>(() => Call(k, rowBytes, 3, aBytes, 2, 256, 2)).Message);
+            Assert.Contains("no output", Assert.Throws<ArgumentNullException>(() => Call(k, rowBytes, 2, aBytes, 2, 256, 2)).Message);
+            Call(k, rowBytes, 0, aBytes, 2, 256, 2); // nothing to compute: null data is fine
         }
     }
 

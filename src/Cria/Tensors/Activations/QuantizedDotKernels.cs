@@ -24,8 +24,9 @@ public readonly unsafe struct QuantizedDotKernels
     /// <summary>Many rows times many tokens (prefill), or null where the type has no tile kernel:
     /// <c>(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride)</c> writes, for r &lt; rows and t &lt; tokens,
     /// <c>y[t·yStride + r] = DotQ8(w + r·wRowBytes, a + t·aRowBytes, n)</c> up to float rounding. Each weight block is
-    /// decoded once per register tile of several tokens instead of once per token; rows and tokens may be any count
-    /// (callers pass chunks of up to a few hundred rows, best a multiple of 16, and up to 512 tokens).</summary>
+    /// decoded once per 64 tokens instead of once per token; rows and tokens may be any count (callers pass chunks of up
+    /// to a few hundred rows, best a multiple of 16, and up to 512 tokens). A row's result has the same bits whichever
+    /// chunk of rows it comes in, so splitting rows over threads keeps results independent of the thread count.</summary>
     public delegate*<byte*, long, int, byte*, long, int, int, float*, long, void> DotQ8Tile { get; }
 
     private QuantizedDotKernels(GgmlType weightType, ActivationType activationType, delegate*<byte*, byte*, int, float> dot,

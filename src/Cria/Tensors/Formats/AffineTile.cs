@@ -10,7 +10,7 @@ internal static unsafe class AffineTile<T> where T : struct, IAffineBlock32
     public static void Run(GgmlType type, byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n,
         float* y, long yStride, delegate*<byte*, byte*, int, float> dot)
     {
-        Int8Tile.Validate(type, 32, T.Bytes, new(32, AffineTileLayout<T>.ActivationBytes), wRowBytes, rows, aRowBytes, tokens, n, yStride);
+        Int8Tile.Validate(type, 32, T.Bytes, new(32, AffineTileLayout<T>.ActivationBytes), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Int8TileDriver<AffineTile512<T>>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, dot);

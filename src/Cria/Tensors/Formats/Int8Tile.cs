@@ -56,9 +56,8 @@ internal unsafe interface IInt8TileBody
         int termStride, float* y, long yStride, bool accumulate) where TN : struct, ITileTokens;
 }
 
-/// <summary>Runs a tile body over a whole <c>DotQ8Tile</c> call: column chunks, blocks of tokens, groups of rows,
-/// register tiles of 8/4/2/1 tokens, and the rows that fill no whole group through the per-row dot (so every row count
-/// works).</summary>
+/// <summary>Runs a tile body over a whole <c>DotQ8Tile</c> call: column chunks, blocks of tokens, groups of rows (the
+/// last one padded), register tiles of 8/4/2/1 tokens.</summary>
 internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8TileBody
 {
     /// <summary>Tokens that share one decoded panel: its decode cost is spread over this many.</summary>
@@ -68,34 +67,53 @@ internal static unsafe class Int8TileDriver<TBody> where TBody : struct, IInt8Ti
     public static void Run(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n,
         float* y, long yStride, delegate*<byte*, byte*, int, float> dot)
     {
+        if (rows == 0 || tokens == 0) return;
         int nb = n / TBody.BlockElements;
         // Row offsets within a group go into 32-bit gather indices.
-        int groups = wRowBytes <= int.MaxValue / TBody.GroupRows && nb > 0 ? rows / TBody.GroupRows : 0;
-        if (groups > 0)
+        if (nb == 0 || wRowBytes > int.MaxValue / TBody.GroupRows)
         {
-            int chunk = TBody.ChunkBlocks;
-            float* scales = stackalloc float[TokenBlock * chunk];
-            int* terms = stackalloc int[TokenBlock * chunk * TBody.TermInts];
-            byte* buffer = stackalloc byte[chunk * TBody.PackedBlockBytes + 64];
-            byte* packed = (byte*)(((nuint)buffer + 63) & ~(nuint)63);
-            for (int b0 = 0; b0 < nb; b0 += chunk)
+            Int8Tile.RowDots(w, wRowBytes, 0, rows, a, aRowBytes, tokens, n, y, yStride, dot);
+            return;
+        }
+        int groupRows = TBody.GroupRows, groups = rows / groupRows, tail = rows - groups * groupRows;
+        int chunk = TBody.ChunkBlocks;
+        float* scales = stackalloc float[TokenBlock * chunk];
+        int* terms = stackalloc int[TokenBlock * chunk * TBody.TermInts];
+        byte* buffer = stackalloc byte[chunk * TBody.PackedBlockBytes + 64];
+        byte* packed = (byte*)(((nuint)buffer + 63) & ~(nuint)63);
+        // The last rows go through a group padded with zero rows, so that every row gets the same arithmetic (bit for
+        // bit) whichever chunk of rows it arrives in: results do not depend on how a matmul splits its rows.
+        long padStride = (long)chunk * TBody.WeightBlockBytes;
+        byte* pad = stackalloc byte[tail > 0 ? (int)(groupRows * padStride) : 0];
+        float* tailY = stackalloc float[tail > 0 ? groupRows * TokenBlock : 0];
+        if (tail > 0) new Span<byte>(pad, (int)(groupRows * padStride)).Clear();
+        for (int b0 = 0; b0 < nb; b0 += chunk)
+        {
+            int blocks = Math.Min(chunk, nb - b0);
+            byte* wc = w + (long)b0 * TBody.WeightBlockBytes;
+            for (int r = 0; r < tail; r++)
+                new ReadOnlySpan<byte>(wc + (groups * groupRows + r) * wRowBytes, blocks * TBody.WeightBlockBytes).CopyTo(new Span<byte>(pad + r * padStride, (int)padStride));
+            for (int t0 = 0; t0 < tokens; t0 += TokenBlock)
             {
-                int blocks = Math.Min(chunk, nb - b0);
-                for (int t0 = 0; t0 < tokens; t0 += TokenBlock)
+                int tb = Math.Min(TokenBlock, tokens - t0);
+                byte* at = a + t0 * aRowBytes + (long)b0 * TBody.ActivationBlockBytes;
+                TBody.PrepareActivations(at, aRowBytes, tb, blocks, scales, terms);
+                for (int g = 0; g < groups; g++)
                 {
-                    int tb = Math.Min(TokenBlock, tokens - t0);
-                    byte* at = a + t0 * aRowBytes + (long)b0 * TBody.ActivationBlockBytes;
-                    TBody.PrepareActivations(at, aRowBytes, tb, blocks, scales, terms);
-                    for (int g = 0; g < groups; g++)
-                    {
-                        TBody.Pack(w + g * TBody.GroupRows * wRowBytes + (long)b0 * TBody.WeightBlockBytes, wRowBytes, blocks, packed);
-                        float* yg = y + t0 * yStride + g * TBody.GroupRows;
-                        Tiles(packed, blocks, at, aRowBytes, tb, scales, terms, yg, yStride, b0 > 0);
-                    }
+                    TBody.Pack(wc + g * groupRows * wRowBytes, wRowBytes, blocks, packed);
+                    Tiles(packed, blocks, at, aRowBytes, tb, scales, terms, y + t0 * yStride + g * groupRows, yStride, b0 > 0);
+                }
+                if (tail == 0) continue;
+                TBody.Pack(pad, padStride, blocks, packed);
+                Tiles(packed, blocks, at, aRowBytes, tb, scales, terms, tailY, groupRows, false);
+                for (int t = 0; t < tb; t++)
+                {
+                    float* dst = y + (t0 + t) * yStride + groups * groupRows;
+                    float* src = tailY + t * groupRows;
+                    for (int r = 0; r < tail; r++) dst[r] = b0 > 0 ? dst[r] + src[r] : src[r];
                 }
             }
         }
-        Int8Tile.RowDots(w, wRowBytes, groups * TBody.GroupRows, rows, a, aRowBytes, tokens, n, y, yStride, dot);
     }
 
     private static void Tiles(byte* packed, int blocks, byte* a, long aRowBytes, int tokens, float* scales, int* terms,
@@ -124,9 +142,10 @@ internal static unsafe class Int8Tile
 {
     /// <summary>Argument checks shared by every type's <c>DotQ8Tile</c>.</summary>
     public static void Validate(GgmlType type, int blockElements, long blockBytes, ActivationLayoutInfo activation,
-        long wRowBytes, int rows, long aRowBytes, int tokens, int n, long yStride)
+        byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        if (rows < 0 || tokens < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"{type} DotQ8Tile: rows {rows} and tokens {tokens} must not be negative");
+        if (rows < 0 || tokens < 0)
+            throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(tokens), $"{type} DotQ8Tile: rows {rows} and tokens {tokens} must not be negative");
         if (n < 0 || n % blockElements != 0)
             throw new ArgumentException($"{type} DotQ8Tile: n = {n} is not a whole number of {blockElements}-element blocks", nameof(n));
         if (n % activation.BlockElements != 0)
@@ -137,6 +156,11 @@ internal static unsafe class Int8Tile
             throw new ArgumentException($"{type} DotQ8Tile: activation row stride {aRowBytes} is shorter than a row of {n} elements", nameof(aRowBytes));
         if (tokens > 1 && yStride < rows)
             throw new ArgumentException($"{type} DotQ8Tile: output stride {yStride} is shorter than {rows} rows", nameof(yStride));
+        // Null data is an error wherever anything would be read or written.
+        if (rows == 0 || tokens == 0) return;
+        if (y == null) throw new ArgumentNullException(nameof(y), $"{type} DotQ8Tile: no output for {rows} rows × {tokens} tokens");
+        if (n > 0 && (w == null || a == null))
+            throw new ArgumentNullException(w == null ? nameof(w) : nameof(a), $"{type} DotQ8Tile: no {(w == null ? "weights" : "activations")} for n = {n}");
     }
 
     /// <summary>Rows <paramref name="from"/>…<paramref name="to"/> − 1 by the per-row dot, for every token.</summary>

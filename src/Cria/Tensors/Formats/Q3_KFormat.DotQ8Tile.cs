@@ -11,7 +11,7 @@ public readonly unsafe partial struct Q3_KFormat
     /// (<see cref="KQuant16Tile512{TL}"/>).</summary>
     public static void DotQ8Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        Int8Tile.Validate(GgmlType.Q3_K, 256, 110, new(256, 292), wRowBytes, rows, aRowBytes, tokens, n, yStride);
+        Int8Tile.Validate(GgmlType.Q3_K, 256, 110, new(256, 292), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Int8TileDriver<KQuant16Tile512<Q3_KLayout>>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, &DotQ8);

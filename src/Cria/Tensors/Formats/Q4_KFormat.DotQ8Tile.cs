@@ -11,7 +11,7 @@ public readonly unsafe partial struct Q4_KFormat
     /// AVX2) are decoded once per 64 tokens into an L1 panel, multiplied by register tiles of 8 tokens (2).</summary>
     public static void DotQ8Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        Int8Tile.Validate(GgmlType.Q4_K, 256, 144, new(256, 292), wRowBytes, rows, aRowBytes, tokens, n, yStride);
+        Int8Tile.Validate(GgmlType.Q4_K, 256, 144, new(256, 292), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Int8TileDriver<KQuant45Tile512<Q4_KLayout>>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, &DotQ8);

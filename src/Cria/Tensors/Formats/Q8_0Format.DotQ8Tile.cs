@@ -8,10 +8,10 @@ public readonly unsafe partial struct Q8_0Format
 {
     /// <summary><see cref="DotQ8"/> of <paramref name="rows"/> weight rows with <paramref name="tokens"/> activation rows:
     /// <c>y[t·yStride + r] = DotQ8(w + r·wRowBytes, a + t·aRowBytes, n)</c> up to float rounding. Groups of 16 rows (8 with
-    /// AVX2) are decoded once per 64 tokens into an L1 panel, multiplied by register tiles of 4 tokens (2).</summary>
+    /// AVX2) are decoded once per 64 tokens into an L1 panel, multiplied by register tiles of 8 tokens (4).</summary>
     public static void DotQ8Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
     {
-        Int8Tile.Validate(GgmlType.Q8_0, 32, 34, new(32, 34), wRowBytes, rows, aRowBytes, tokens, n, yStride);
+        Int8Tile.Validate(GgmlType.Q8_0, 32, 34, new(32, 34), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
         Fp16.EnsureTable();
         int bits = SimdTier.MaxVectorBits;
         if (bits >= 512 && SimdTier.Has512) Int8TileDriver<Q8_0Tile512>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, &DotQ8);
@@ -22,13 +22,14 @@ public readonly unsafe partial struct Q8_0Format
 
 /// <summary>Q8_0 × Q8_0 on 16 rows. vpmaddubsw needs one unsigned operand and a signed byte times a signed byte can
 /// saturate its pair sums, so each weight is split as w + 128 = 16·hi + lo (hi, lo in 0…15):
-/// Σ w·y = 16·Σ hi·y + Σ lo·y − 128·Σy. Each nibble product sums over four steps in int16 (at most 4·3840), so a
-/// block costs 16 vpmaddubsw and 4 vpmaddwd per token for 16 rows, and no sign fix-ups. Register tile: 4 tokens
-/// (16 weight vectors + 4 accumulators).</summary>
+/// Σ w·y = 16·Σ hi·y + Σ lo·y − 128·Σy. Each nibble product sums over the block's eight steps in int16 (at most
+/// 8·3840), so a block costs 16 vpmaddubsw and 2 vpmaddwd per token for 16 rows, and no sign fix-ups. Register tile:
+/// 8 tokens; the 16 weight vectors come from the L1 panel as each token needs them (holding them all plus the
+/// accumulators would not fit the 32 registers, and the loads cost less than the extra vpmaddwd of half blocks).</summary>
 internal unsafe struct Q8_0Tile512 : IInt8TileBody
 {
     public static int GroupRows => 16;
-    public static int MaxTokens => 4;
+    public static int MaxTokens => 8;
     public static int BlockElements => 32;
     public static int WeightBlockBytes => 34;
     public static int ActivationBlockBytes => 34;
@@ -69,52 +70,48 @@ internal unsafe struct Q8_0Tile512 : IInt8TileBody
     {
         int c = TN.Count;
         long s = aRowBytes, s3 = 3 * aRowBytes;
+        byte* a4 = a + 4 * aRowBytes;
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector512<float> acc4 = default, acc5 = default, acc6 = default, acc7 = default;
         for (int b = 0; b < blocks; b++, packed += 17 * 64, scales += termStride, corrections += termStride)
         {
-            byte* q = a + b * 34 + 2;
-            Vector512<int> sum0, sum1 = default, sum2 = default, sum3 = default;
-            {
-                var h0 = Vector512.Load(packed); var h1 = Vector512.Load(packed + 64);
-                var h2 = Vector512.Load(packed + 128); var h3 = Vector512.Load(packed + 192);
-                var l0 = Vector512.Load(packed + 512); var l1 = Vector512.Load(packed + 576);
-                var l2 = Vector512.Load(packed + 640); var l3 = Vector512.Load(packed + 704);
-                sum0 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q);
-                if (c > 1) sum1 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q + s);
-                if (c > 2) sum2 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q + 2 * s);
-                if (c > 3) sum3 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q + s3);
-            }
-            {
-                var h4 = Vector512.Load(packed + 256); var h5 = Vector512.Load(packed + 320);
-                var h6 = Vector512.Load(packed + 384); var h7 = Vector512.Load(packed + 448);
-                var l4 = Vector512.Load(packed + 768); var l5 = Vector512.Load(packed + 832);
-                var l6 = Vector512.Load(packed + 896); var l7 = Vector512.Load(packed + 960);
-                sum0 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + 16);
-                if (c > 1) sum1 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + s + 16);
-                if (c > 2) sum2 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + 2 * s + 16);
-                if (c > 3) sum3 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + s3 + 16);
-            }
+            byte* q = a + b * 34 + 2, q4 = a4 + b * 34 + 2;
             var dx = Vector512.Load((float*)(packed + 16 * 64));
-            acc0 = Scale(sum0, dx, scales, corrections, acc0);
-            if (c > 1) acc1 = Scale(sum1, dx, scales + 1, corrections + 1, acc1);
-            if (c > 2) acc2 = Scale(sum2, dx, scales + 2, corrections + 2, acc2);
-            if (c > 3) acc3 = Scale(sum3, dx, scales + 3, corrections + 3, acc3);
+            acc0 = Scale(Block(packed, q), dx, scales, corrections, acc0);
+            if (c > 1) acc1 = Scale(Block(packed, q + s), dx, scales + 1, corrections + 1, acc1);
+            if (c > 2) acc2 = Scale(Block(packed, q + 2 * s), dx, scales + 2, corrections + 2, acc2);
+            if (c > 3) acc3 = Scale(Block(packed, q + s3), dx, scales + 3, corrections + 3, acc3);
+            if (c > 4) acc4 = Scale(Block(packed, q4), dx, scales + 4, corrections + 4, acc4);
+            if (c > 5) acc5 = Scale(Block(packed, q4 + s), dx, scales + 5, corrections + 5, acc5);
+            if (c > 6) acc6 = Scale(Block(packed, q4 + 2 * s), dx, scales + 6, corrections + 6, acc6);
+            if (c > 7) acc7 = Scale(Block(packed, q4 + s3), dx, scales + 7, corrections + 7, acc7);
         }
         Int8Tile.Store(acc0, y, accumulate);
         if (c > 1) Int8Tile.Store(acc1, y + yStride, accumulate);
         if (c > 2) Int8Tile.Store(acc2, y + 2 * yStride, accumulate);
         if (c > 3) Int8Tile.Store(acc3, y + 3 * yStride, accumulate);
+        if (c > 4) Int8Tile.Store(acc4, y + 4 * yStride, accumulate);
+        if (c > 5) Int8Tile.Store(acc5, y + 5 * yStride, accumulate);
+        if (c > 6) Int8Tile.Store(acc6, y + 6 * yStride, accumulate);
+        if (c > 7) Int8Tile.Store(acc7, y + 7 * yStride, accumulate);
     }
 
-    /// <summary>16·Σ hi·y + Σ lo·y over four steps of one token (the int16 sums stay within 4·3840).</summary>
+    /// <summary>16·Σ hi·y + Σ lo·y over the block's eight steps for one token (int16 sums at most 8·3840).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Half(Vector512<byte> h0, Vector512<byte> h1, Vector512<byte> h2, Vector512<byte> h3,
-        Vector512<byte> l0, Vector512<byte> l1, Vector512<byte> l2, Vector512<byte> l3, byte* q)
+    private static Vector512<int> Block(byte* packed, byte* q)
     {
         Vector512<sbyte> y0 = Int8Tile.Broadcast4x16(q), y1 = Int8Tile.Broadcast4x16(q + 4);
         Vector512<sbyte> y2 = Int8Tile.Broadcast4x16(q + 8), y3 = Int8Tile.Broadcast4x16(q + 12);
-        var hi = (Int8Dot.MulAdd(h0, y0) + Int8Dot.MulAdd(h1, y1)) + (Int8Dot.MulAdd(h2, y2) + Int8Dot.MulAdd(h3, y3));
-        var lo = (Int8Dot.MulAdd(l0, y0) + Int8Dot.MulAdd(l1, y1)) + (Int8Dot.MulAdd(l2, y2) + Int8Dot.MulAdd(l3, y3));
+        var hi = (Int8Dot.MulAdd(Vector512.Load(packed), y0) + Int8Dot.MulAdd(Vector512.Load(packed + 64), y1))
+            + (Int8Dot.MulAdd(Vector512.Load(packed + 128), y2) + Int8Dot.MulAdd(Vector512.Load(packed + 192), y3));
+        var lo = (Int8Dot.MulAdd(Vector512.Load(packed + 512), y0) + Int8Dot.MulAdd(Vector512.Load(packed + 576), y1))
+            + (Int8Dot.MulAdd(Vector512.Load(packed + 640), y2) + Int8Dot.MulAdd(Vector512.Load(packed + 704), y3));
+        Vector512<sbyte> y4 = Int8Tile.Broadcast4x16(q + 16), y5 = Int8Tile.Broadcast4x16(q + 20);
+        Vector512<sbyte> y6 = Int8Tile.Broadcast4x16(q + 24), y7 = Int8Tile.Broadcast4x16(q + 28);
+        hi += (Int8Dot.MulAdd(Vector512.Load(packed + 256), y4) + Int8Dot.MulAdd(Vector512.Load(packed + 320), y5))
+            + (Int8Dot.MulAdd(Vector512.Load(packed + 384), y6) + Int8Dot.MulAdd(Vector512.Load(packed + 448), y7));
+        lo += (Int8Dot.MulAdd(Vector512.Load(packed + 768), y4) + Int8Dot.MulAdd(Vector512.Load(packed + 832), y5))
+            + (Int8Dot.MulAdd(Vector512.Load(packed + 896), y6) + Int8Dot.MulAdd(Vector512.Load(packed + 960), y7));
         return Avx512BW.MultiplyAddAdjacent(hi, Vector512.Create((short)16)) + Int8Dot.SumPairs(lo);
     }
 
@@ -123,11 +120,11 @@ internal unsafe struct Q8_0Tile512 : IInt8TileBody
         Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum - Vector512.Create(*correction)) * dx, Vector512.Create(*dy), acc);
 }
 
-/// <summary><see cref="Q8_0Tile512"/> with 256-bit vectors: 8 rows, register tile of 2 tokens.</summary>
+/// <summary><see cref="Q8_0Tile512"/> with 256-bit vectors: 8 rows, register tile of 4 tokens.</summary>
 internal unsafe struct Q8_0Tile256 : IInt8TileBody
 {
     public static int GroupRows => 8;
-    public static int MaxTokens => 2;
+    public static int MaxTokens => 4;
     public static int BlockElements => 32;
     public static int WeightBlockBytes => 34;
     public static int ActivationBlockBytes => 34;
@@ -166,43 +163,38 @@ internal unsafe struct Q8_0Tile256 : IInt8TileBody
         int termStride, float* y, long yStride, bool accumulate) where TN : struct, ITileTokens
     {
         int c = TN.Count;
-        Vector256<float> acc0 = default, acc1 = default;
+        long s = aRowBytes, s3 = 3 * aRowBytes;
+        Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int b = 0; b < blocks; b++, packed += 17 * 32, scales += termStride, corrections += termStride)
         {
             byte* q = a + b * 34 + 2;
-            Vector256<int> sum0, sum1 = default;
-            {
-                var h0 = Vector256.Load(packed); var h1 = Vector256.Load(packed + 32);
-                var h2 = Vector256.Load(packed + 64); var h3 = Vector256.Load(packed + 96);
-                var l0 = Vector256.Load(packed + 256); var l1 = Vector256.Load(packed + 288);
-                var l2 = Vector256.Load(packed + 320); var l3 = Vector256.Load(packed + 352);
-                sum0 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q);
-                if (c > 1) sum1 = Half(h0, h1, h2, h3, l0, l1, l2, l3, q + aRowBytes);
-            }
-            {
-                var h4 = Vector256.Load(packed + 128); var h5 = Vector256.Load(packed + 160);
-                var h6 = Vector256.Load(packed + 192); var h7 = Vector256.Load(packed + 224);
-                var l4 = Vector256.Load(packed + 384); var l5 = Vector256.Load(packed + 416);
-                var l6 = Vector256.Load(packed + 448); var l7 = Vector256.Load(packed + 480);
-                sum0 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + 16);
-                if (c > 1) sum1 += Half(h4, h5, h6, h7, l4, l5, l6, l7, q + aRowBytes + 16);
-            }
             var dx = Vector256.Load((float*)(packed + 16 * 32));
-            acc0 = Scale(sum0, dx, scales, corrections, acc0);
-            if (c > 1) acc1 = Scale(sum1, dx, scales + 1, corrections + 1, acc1);
+            acc0 = Scale(Block(packed, q), dx, scales, corrections, acc0);
+            if (c > 1) acc1 = Scale(Block(packed, q + s), dx, scales + 1, corrections + 1, acc1);
+            if (c > 2) acc2 = Scale(Block(packed, q + 2 * s), dx, scales + 2, corrections + 2, acc2);
+            if (c > 3) acc3 = Scale(Block(packed, q + s3), dx, scales + 3, corrections + 3, acc3);
         }
         Int8Tile.Store(acc0, y, accumulate);
         if (c > 1) Int8Tile.Store(acc1, y + yStride, accumulate);
+        if (c > 2) Int8Tile.Store(acc2, y + 2 * yStride, accumulate);
+        if (c > 3) Int8Tile.Store(acc3, y + 3 * yStride, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Half(Vector256<byte> h0, Vector256<byte> h1, Vector256<byte> h2, Vector256<byte> h3,
-        Vector256<byte> l0, Vector256<byte> l1, Vector256<byte> l2, Vector256<byte> l3, byte* q)
+    private static Vector256<int> Block(byte* packed, byte* q)
     {
         Vector256<sbyte> y0 = Int8Tile.Broadcast4x8(q), y1 = Int8Tile.Broadcast4x8(q + 4);
         Vector256<sbyte> y2 = Int8Tile.Broadcast4x8(q + 8), y3 = Int8Tile.Broadcast4x8(q + 12);
-        var hi = (Int8Dot.MulAdd(h0, y0) + Int8Dot.MulAdd(h1, y1)) + (Int8Dot.MulAdd(h2, y2) + Int8Dot.MulAdd(h3, y3));
-        var lo = (Int8Dot.MulAdd(l0, y0) + Int8Dot.MulAdd(l1, y1)) + (Int8Dot.MulAdd(l2, y2) + Int8Dot.MulAdd(l3, y3));
+        var hi = (Int8Dot.MulAdd(Vector256.Load(packed), y0) + Int8Dot.MulAdd(Vector256.Load(packed + 32), y1))
+            + (Int8Dot.MulAdd(Vector256.Load(packed + 64), y2) + Int8Dot.MulAdd(Vector256.Load(packed + 96), y3));
+        var lo = (Int8Dot.MulAdd(Vector256.Load(packed + 256), y0) + Int8Dot.MulAdd(Vector256.Load(packed + 288), y1))
+            + (Int8Dot.MulAdd(Vector256.Load(packed + 320), y2) + Int8Dot.MulAdd(Vector256.Load(packed + 352), y3));
+        Vector256<sbyte> y4 = Int8Tile.Broadcast4x8(q + 16), y5 = Int8Tile.Broadcast4x8(q + 20);
+        Vector256<sbyte> y6 = Int8Tile.Broadcast4x8(q + 24), y7 = Int8Tile.Broadcast4x8(q + 28);
+        hi += (Int8Dot.MulAdd(Vector256.Load(packed + 128), y4) + Int8Dot.MulAdd(Vector256.Load(packed + 160), y5))
+            + (Int8Dot.MulAdd(Vector256.Load(packed + 192), y6) + Int8Dot.MulAdd(Vector256.Load(packed + 224), y7));
+        lo += (Int8Dot.MulAdd(Vector256.Load(packed + 384), y4) + Int8Dot.MulAdd(Vector256.Load(packed + 416), y5))
+            + (Int8Dot.MulAdd(Vector256.Load(packed + 448), y6) + Int8Dot.MulAdd(Vector256.Load(packed + 480), y7));
         return Avx2.MultiplyAddAdjacent(hi, Vector256.Create((short)16)) + Int8Dot.SumPairs(lo);
     }
 
