@@ -21,7 +21,7 @@ var memory = new Dictionary<string, JsonNode>(); // model → cria's last JSON (
 
 // (model, tool, test, threads) → per-round mean t/s
 var results = new Dictionary<(string, string, string, int), List<double>>();
-foreach (string model in models)
+foreach (string model in models.Distinct())
 {
     for (int round = 0; round < rounds; round++)
     {
@@ -62,7 +62,7 @@ Console.Write(table);
 var mem = new StringBuilder();
 mem.AppendLine("| model | file MiB | KV cache MiB | peak RSS MiB | (file + KV) × 1.1 MiB | within | load ms |");
 mem.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
-foreach (string model in models)
+foreach (string model in models.Distinct())
 {
     if (!memory.TryGetValue(model, out var m)) continue;
     double file = m["file_bytes"]!.GetValue<long>() / 1048576.0, kv = m["kv_cache_bytes"]!.GetValue<long>() / 1048576.0;
