@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The side-by-side speed table of bench/RESULTS.md: makes the random-weight benchmark models (once), measures the
 # machine's limits, then alternates llama.cpp and cria bench on every model (medians of the rounds' means).
-# usage: bench/compare-all.sh [MODELS_DIR] [OUT_DIR]     (from the repository root; ../shared beside it)
+# usage: bench/compare-all.sh [MODELS_DIR (default ../models)] [OUT_DIR] (from the repository root; ../shared beside it)
 set -euo pipefail
-models=${1:-/work/models}
+models=${1:-../models}
 out=${2:-bench/results}
 mkdir -p "$models" "$out"
 dotnet build -c Release src/Cria.Cli >&2

@@ -17,6 +17,7 @@ string reps = options.GetValueOrDefault("reps", "3"), pp = options.GetValueOrDef
 string llamacpp = options.GetValueOrDefault("llamacpp", "../shared/tools/llamacpp-ref/run.sh");
 string cria = options.GetValueOrDefault("cria", "src/Cria.Cli/bin/Release/net10.0/cria");
 string? log = options.GetValueOrDefault("log");
+string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 var memory = new Dictionary<string, JsonNode>(); // model → cria's last JSON (sizes, load time, peak RSS)
 
 // (model, tool, test, threads) → per-round mean t/s
@@ -32,7 +33,8 @@ foreach (string model in models.Distinct())
                 ? Run(cria, $"bench {model} -p {pp} -n {tg} -t {threads} -r {reps} --json")
                 : Run(llamacpp, $"bench {model} --pp {pp} --tg {tg} --threads {threads} --reps {reps} --json --no-idle-check");
             var parsed = JsonNode.Parse(json)!;
-            if (log != null) File.AppendAllText(log, JsonNode.Parse(json)!.ToJsonString() + "\n");
+            // One line per run; the home folder as ~ so the log names no machine's paths.
+            if (log != null) File.AppendAllText(log, parsed.ToJsonString().Replace(home, "~") + "\n");
             if (tool == "cria") memory[model] = parsed;
             foreach (var test in parsed["tests"]!.AsArray())
             {

@@ -10,19 +10,18 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     private const int Types = 3;
     private readonly NativeBuffer?[] _buffers = new NativeBuffer?[Types];
     private readonly bool[] _current = new bool[Types];
-    private readonly long[] _rowBytes = new long[Types];
 
     /// <summary>Forgets what was quantised: the next input is a new one.</summary>
     public void Reset() => Array.Clear(_current);
 
     /// <summary>The rows of <paramref name="x"/> (tokens × cols, row stride xStride) in <paramref name="kernels"/>'
-    /// activation type, quantised now unless this dispatch already did.</summary>
+    /// activation type, quantised now unless this dispatch already did (its matrices share x, so cols too).</summary>
     public byte* Get(in QuantizedDotKernels kernels, float* x, int xStride, int tokens, int cols, out long rowBytes)
     {
         int slot = Slot(kernels.ActivationType);
         rowBytes = ActivationLayout.RowBytes(kernels.ActivationType, cols);
         var buffer = _buffers[slot];
-        if (!_current[slot] || _rowBytes[slot] != rowBytes)
+        if (!_current[slot])
         {
             long floats = (rowBytes * tokens + sizeof(float) - 1) / sizeof(float);
             if (buffer == null || buffer.Length < floats)
@@ -33,7 +32,6 @@ internal sealed unsafe class ActivationBuffers : IDisposable
             byte* dst = (byte*)buffer.Pointer;
             for (int t = 0; t < tokens; t++) kernels.QuantizeActivations(x + (long)t * xStride, dst + t * rowBytes, cols);
             _current[slot] = true;
-            _rowBytes[slot] = rowBytes;
         }
         return (byte*)buffer!.Pointer;
     }

@@ -37,21 +37,17 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private float* _x;
     private int _tokens;
     private int _xStride;
-
-    private readonly bool? _int8Dot;
+    private readonly bool? _int8Dot; // always / never / (null) where faster; false where the tier has no integer bodies
 
     /// <summary>A matmul on <paramref name="pool"/>; <paramref name="quantizeActivations"/> says whether quantised
     /// weights take integer dot products on 8-bit activations: always, never, or (null) where that is faster.</summary>
     public MatMul(WorkerPool pool, bool? quantizeActivations = null)
     {
         _pool = pool;
-        _int8Dot = UsesInt8Dot ? quantizeActivations ?? FromEnvironment() : false;
+        // The scalar integer bodies are slower than the float ones: below 256-bit vectors only floats.
+        _int8Dot = QuantizedDotKernels.IsAccelerated ? quantizeActivations ?? FromEnvironment() : false;
         _gemmScratch = new NativeBuffer?[pool.ThreadCount];
     }
-
-    /// <summary>Whether quantised weights may use integer dot products on 8-bit activations: where the vector tier runs
-    /// them (the scalar bodies are slower than the float ones).</summary>
-    public static bool UsesInt8Dot => QuantizedDotKernels.IsAccelerated;
 
     /// <summary><c>CRIA_QUANTIZE_ACTIVATIONS=1</c> or <c>0</c> sets the default of ContextOptions.QuantizeActivations
     /// (always / never) for A/B measurements; unset, the faster path is taken per type.</summary>
@@ -121,10 +117,10 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
             _path[i] = _tokens > 1 && _quantized[i].DotQ8Tile != null ? RowPath.QuantizedTile : RowPath.QuantizedDot;
             _act[i] = (nint)_activations.Get(_quantized[i], _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
         }
-        _w[_targets] = w;
-        _y[_targets] = (nint)y;
-        _yStride[_targets] = yStride;
-        _firstRow[_targets + 1] = _firstRow[_targets] + w.Rows;
+        _w[i] = w;
+        _y[i] = (nint)y;
+        _yStride[i] = yStride;
+        _firstRow[i + 1] = _firstRow[i] + w.Rows;
         _targets++;
     }
 
