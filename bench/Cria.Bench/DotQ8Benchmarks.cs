@@ -27,7 +27,8 @@ public unsafe class DotQ8Benchmarks : IBytesPerOperation
     [Params(512, 256)]
     public int MaxVectorBits { get; set; }
 
-    public static IEnumerable<GgmlType> Types => QuantizedDotKernels.SupportedTypes.OrderBy(t => (uint)t);
+    /// <summary>Every type with an integer dot, or those named in <c>CRIA_BENCH_TYPES</c>.</summary>
+    public static IEnumerable<GgmlType> Types => QuantizedDotKernels.SupportedTypes.Where(BenchTypes.Selected).OrderBy(t => (uint)t);
 
     public long BytesPerOperation => TensorTypeInfo.Get(Type).RowBytes(Cols) * Rows;
 

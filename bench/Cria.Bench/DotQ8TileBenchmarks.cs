@@ -28,8 +28,7 @@ public unsafe class DotQ8TileBenchmarks : IBytesPerOperation, IFlopsPerOperation
     /// take the better part of an hour.</summary>
     public static IEnumerable<GgmlType> Types => QuantizedDotKernels.SupportedTypes
         .Where(t => QuantizedDotKernels.TryGet(t, out var k) && k.DotQ8Tile != null)
-        .Where(t => Environment.GetEnvironmentVariable("CRIA_BENCH_TYPES") is not { Length: > 0 } names
-            || names.Split(',', StringSplitOptions.TrimEntries).Contains(t.ToString(), StringComparer.OrdinalIgnoreCase))
+        .Where(BenchTypes.Selected)
         .OrderBy(t => (uint)t);
 
     /// <summary>rows x cols: TinyLlama 1.1B's attention (2048²) and FFN gate/up (5632 × 2048).</summary>
