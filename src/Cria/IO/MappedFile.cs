@@ -24,24 +24,29 @@ public sealed unsafe class MappedFile : IDisposable
         _pointer = pointer;
     }
 
-    /// <summary>Maps <paramref name="path"/> read-only. An empty file maps to a zero-length view.</summary>
-    public static MappedFile Open(string path)
+    /// <summary>True when the view is copy-on-write: writes go to private pages of this process, never to the file.</summary>
+    public bool IsPrivateCopy { get; private init; }
+
+    /// <summary>Maps <paramref name="path"/> read-only, or (<paramref name="copyOnWrite"/>) writable in private pages
+    /// that are never written back, so weights can be repacked in place. An empty file maps to a zero-length view.</summary>
+    public static MappedFile Open(string path, bool copyOnWrite = false)
     {
+        var access = copyOnWrite ? MemoryMappedFileAccess.CopyOnWrite : MemoryMappedFileAccess.Read;
         var info = new FileInfo(path);
         if (Directory.Exists(path)) throw new CriaException($"'{path}' is a directory, not a file");
         if (!info.Exists) throw new CriaException($"file not found: '{path}'");
-        if (info.Length == 0) return new MappedFile(path, 0, null, null, null);
+        if (info.Length == 0) return new MappedFile(path, 0, null, null, null) { IsPrivateCopy = copyOnWrite };
         MemoryMappedFile map;
         try
         {
-            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, access);
         }
         catch (UnauthorizedAccessException e) { throw new CriaException($"cannot read '{path}': {e.Message}", e); }
         catch (IOException e) { throw new CriaException($"cannot map '{path}': {e.Message}", e); }
         MemoryMappedViewAccessor view;
         try
         {
-            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            view = map.CreateViewAccessor(0, 0, access);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -51,7 +56,7 @@ public sealed unsafe class MappedFile : IDisposable
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         p += view.PointerOffset;
-        return new MappedFile(path, info.Length, map, view, p);
+        return new MappedFile(path, info.Length, map, view, p) { IsPrivateCopy = copyOnWrite };
     }
 
     /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/> (checked against the file).</summary>

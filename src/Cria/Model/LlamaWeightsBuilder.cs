@@ -2,18 +2,20 @@ using Cria.Tensors;
 
 namespace Cria.Model;
 
-/// <summary>Picks a checkpoint's tensors (GGUF names) for the forward pass, checking every shape against the config.</summary>
+/// <summary>Picks a checkpoint's tensors (GGUF names) for the forward pass, checking every shape against the config.
+/// Where the checkpoint's memory is private, matrices the forward pass multiplies are repacked in place into the layout
+/// this machine's kernels read fastest.</summary>
 public static class LlamaWeightsBuilder
 {
     public static LlamaWeights Build(LlamaCheckpoint checkpoint)
     {
         var c = checkpoint.Config;
-        WeightMatrix Matrix(string name, int rows, int cols)
+        WeightMatrix Matrix(string name, int rows, int cols, bool multiplied = true)
         {
             var t = checkpoint.Tensor(name);
             if (t.Dimensions.Length != 2 || t.Dimensions[0] != cols || t.Dimensions[1] != rows)
                 throw new ModelFormatException($"{checkpoint.Description}: tensor '{t.SourceName}' has shape {Shape(t)}, expected {rows} x {cols}");
-            return new WeightMatrix(t);
+            return multiplied && checkpoint.PrivateWeights ? WeightMatrix.RepackInPlace(t) : new WeightMatrix(t);
         }
         float[] Vector(string name, int length)
         {
@@ -23,7 +25,8 @@ public static class LlamaWeightsBuilder
             return t.ToFloats();
         }
 
-        var embedding = Matrix("token_embd.weight", c.VocabSize, c.Dim);
+        // An embedding is only looked up row by row, unless it is also the output projection.
+        var embedding = Matrix("token_embd.weight", c.VocabSize, c.Dim, multiplied: c.TiedOutput);
         var layers = new LayerWeights[c.LayerCount];
         for (int i = 0; i < layers.Length; i++)
         {

@@ -11,19 +11,23 @@ public static class ModelLoader
 {
     /// <summary>Opens <paramref name="path"/> (GGUF, llama2.c, or a Meta checkpoint folder or .pth) as a checkpoint. <paramref name="tokenizerPath"/> replaces the
     /// file's own tokenizer; a llama2.c checkpoint otherwise takes tok{vocab}.bin or tokenizer.bin from beside it.</summary>
-    public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null)
+    public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null) => OpenCheckpoint(path, tokenizerPath, false);
+
+    private static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath, bool privateWeights)
     {
         if (HuggingFaceCheckpointReader.IsHuggingFace(path)) return HuggingFaceCheckpointReader.Open(path, tokenizerPath);
         if (MetaCheckpointReader.Recognizes(path)) return MetaCheckpointReader.Open(path, tokenizerPath);
         if (Directory.Exists(path))
             throw new CriaException($"'{path}' is a folder with neither a Meta checkpoint (params.json + consolidated.NN.pth) nor a Hugging Face one (config.json + safetensors)");
         if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
-        return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath) : OpenLlama2c(path, tokenizerPath);
+        return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath, privateWeights) : OpenLlama2c(path, tokenizerPath);
     }
 
+    /// <summary>Opens a model for inference: a GGUF file is mapped copy-on-write so that the weights this machine
+    /// multiplies faster in another layout are repacked in place (<see cref="Tensors.Interleaved.InterleavedLayout"/>).</summary>
     public static LlamaModel Load(string path, string? tokenizerPath = null)
     {
-        var checkpoint = OpenCheckpoint(path, tokenizerPath);
+        var checkpoint = OpenCheckpoint(path, tokenizerPath, true);
         try
         {
             var tokenizer = checkpoint.Tokenizer ?? throw new CriaException($"{checkpoint.Description} has no tokenizer; pass --tokenizer PATH");
@@ -57,15 +61,15 @@ public static class ModelLoader
         return TokenizerLoader.FromFile(path);
     }
 
-    private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath)
+    private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath, bool privateWeights)
     {
-        var checkpoint = GgufCheckpointReader.Open(path);
+        var checkpoint = GgufCheckpointReader.Open(path, privateWeights);
         if (tokenizerPath == null) return checkpoint;
         try
         {
             var tokenizer = TokenizerLoader.FromFile(tokenizerPath, checkpoint.Config.VocabSize);
             return new LlamaCheckpoint(checkpoint.Format, checkpoint.Naming, checkpoint.Path, checkpoint.Config, checkpoint.Tensors, tokenizer,
-                checkpoint.Metadata, checkpoint);
+                checkpoint.Metadata, checkpoint) { PrivateWeights = checkpoint.PrivateWeights };
         }
         catch
         {

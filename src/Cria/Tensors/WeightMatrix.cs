@@ -1,3 +1,6 @@
+using System.Buffers;
+using Cria.Tensors.Interleaved;
+
 namespace Cria.Tensors;
 
 /// <summary>A weight matrix of <see cref="Rows"/> × <see cref="Cols"/> in its stored type, read in place: row r (one
@@ -17,6 +20,9 @@ public sealed unsafe class WeightMatrix
     /// <summary>The first row when <see cref="IsContiguous"/>; otherwise null (use the parts).</summary>
     public byte* Data { get; }
     public ReadOnlySpan<TensorPart> Parts => Tensor.PartSpan;
+    /// <summary>Set when the rows were repacked at load into groups (<see cref="InterleavedLayout"/>): the data is then
+    /// no longer row after row, and <see cref="Row"/> must not be used.</summary>
+    public InterleavedLayout? Interleaved { get; }
 
     public WeightMatrix(TensorData tensor)
     {
@@ -25,6 +31,24 @@ public sealed unsafe class WeightMatrix
         Kernels = BlockKernels.Get(tensor.Type, tensor.SourceName);
         IsContiguous = tensor.IsContiguous;
         Data = IsContiguous ? tensor.Parts[0].Data : null;
+    }
+
+    /// <summary>A matrix whose contiguous data is already in <paramref name="interleaved"/> layout.</summary>
+    public WeightMatrix(TensorData tensor, InterleavedLayout interleaved) : this(tensor)
+    {
+        if (!IsContiguous || tensor.Type != interleaved.Type || Rows % interleaved.GroupRows != 0)
+            throw new ArgumentException($"'{tensor.Name}' ({tensor.Type}, {Rows} rows) cannot be in {interleaved.Name} layout", nameof(interleaved));
+        Interleaved = interleaved;
+    }
+
+    /// <summary>Repacks <paramref name="tensor"/>'s bytes in place when this machine has an interleaved layout for
+    /// it (the memory must be a private copy, e.g. a copy-on-write map), and returns the matrix.</summary>
+    public static WeightMatrix RepackInPlace(TensorData tensor)
+    {
+        if (!tensor.IsContiguous || tensor.Dimensions.Length != 2 || !InterleavedLayout.TryGet(tensor.Type, tensor.Rows, tensor.Cols, out var layout))
+            return new WeightMatrix(tensor);
+        layout.Repack(tensor.Parts[0].Data, tensor.Rows, tensor.Cols);
+        return new WeightMatrix(tensor, layout);
     }
 
     /// <summary>A contiguous matrix at <paramref name="data"/> (rows × cols, ggml order [cols, rows]).</summary>
@@ -39,6 +63,15 @@ public sealed unsafe class WeightMatrix
     /// <summary>Σ W[r, i]·x[i], over every part that holds a piece of row <paramref name="r"/>.</summary>
     public float DotRow(int r, float* x)
     {
+        if (Interleaved != null)
+        {
+            float[] row = ArrayPool<float>.Shared.Rent(Cols);
+            DequantizeRow(r, row);
+            float total = 0;
+            for (int i = 0; i < Cols; i++) total += row[i] * x[i];
+            ArrayPool<float>.Shared.Return(row);
+            return total;
+        }
         if (IsContiguous) return Kernels.Dot(Row(r), x, Cols);
         float sum = 0;
         foreach (var p in Tensor.PartSpan)
@@ -47,7 +80,17 @@ public sealed unsafe class WeightMatrix
     }
 
     /// <summary>Dequantises row <paramref name="r"/> into <paramref name="destination"/> (Cols floats).</summary>
-    public void DequantizeRow(int r, Span<float> destination) => Tensor.DequantizeRow(r, destination);
+    public void DequantizeRow(int r, Span<float> destination)
+    {
+        if (Interleaved == null)
+        {
+            Tensor.DequantizeRow(r, destination);
+            return;
+        }
+        if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r), $"row {r} of '{Name}' ({Rows} rows)");
+        if (destination.Length < Cols) throw new ArgumentException("destination too short", nameof(destination));
+        fixed (float* dst = destination) Interleaved.DequantizeRow(Data, RowBytes, r, Cols, dst);
+    }
 
-    public override string ToString() => $"{Name} [{Rows} x {Cols}] {Type}";
+    public override string ToString() => $"{Name} [{Rows} x {Cols}] {Type}{(Interleaved != null ? $" as {Interleaved.Name}" : "")}";
 }

@@ -7,9 +7,11 @@ namespace Cria.Formats.Gguf;
 /// <summary>Reads a GGUF file as a <see cref="LlamaCheckpoint"/>: config from <c>llama.*</c> metadata, tensors in place.</summary>
 public static unsafe class GgufCheckpointReader
 {
-    public static LlamaCheckpoint Open(string path)
+    /// <summary>Opens <paramref name="path"/>; <paramref name="privateWeights"/> maps it copy-on-write, so that the
+    /// tensors may be repacked in place for inference (the file is never written).</summary>
+    public static LlamaCheckpoint Open(string path, bool privateWeights = false)
     {
-        var file = GgufFile.Open(path);
+        var file = GgufFile.Open(path, privateWeights);
         try
         {
             var config = GgufConfigReader.ReadConfig(file);
@@ -20,7 +22,7 @@ public static unsafe class GgufCheckpointReader
                 .Where(e => !e.Key.StartsWith("llama.", StringComparison.Ordinal) && !e.Key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal)
                             && e.Key is not ("general.architecture" or "general.alignment" or "general.file_type" or "general.quantization_version"))
                 .ToList();
-            return new LlamaCheckpoint($"GGUF v{file.Version}", "GGUF", path, config, tensors, tokenizer, metadata, file);
+            return new LlamaCheckpoint($"GGUF v{file.Version}", "GGUF", path, config, tensors, tokenizer, metadata, file) { PrivateWeights = privateWeights };
         }
         catch
         {

@@ -42,9 +42,9 @@ public sealed unsafe class GgufFile : IDisposable
     }
 
     /// <summary>Maps and parses <paramref name="path"/>; throws <see cref="ModelFormatException"/> naming what is wrong.</summary>
-    public static GgufFile Open(string path)
+    public static GgufFile Open(string path, bool copyOnWrite = false)
     {
-        var file = MappedFile.Open(path);
+        var file = MappedFile.Open(path, copyOnWrite);
         try
         {
             return Parse(file);

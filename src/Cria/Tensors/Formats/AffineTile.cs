@@ -75,7 +75,7 @@ internal unsafe struct AffineTile512<T> : IInt8TileBody where T : struct, IAffin
     public static int TermInts => 1;
 
     // Panel of one block: eight steps, then dx, then m (formats with a minimum).
-    private const int Dx = 8 * 64, M = Dx + 64;
+    internal const int Dx = 8 * 64, M = Dx + 64;
     public static int PackedBlockBytes { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => T.HasMin ? M + 64 : M; }
 
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* terms) =>
@@ -148,7 +148,7 @@ internal unsafe struct AffineTile512<T> : IInt8TileBody where T : struct, IAffin
 
     /// <summary>One token's block against the 16 rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Token(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
+    internal static Vector512<float> Token(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
         Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7, Vector512<float> dx, Vector512<float> m,
         byte* q, float* dy, int* term, Vector512<float> acc)
     {

@@ -1,6 +1,7 @@
 using Cria.IO;
 using Cria.Tensors.Activations;
 using Cria.Tensors.Formats;
+using Cria.Tensors.Interleaved;
 using Cria.Tensors.Kernels.Gemm;
 using Cria.Threading;
 
@@ -19,11 +20,12 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private const int MaxTargets = 3;
 
     /// <summary>How a target's rows are computed.</summary>
-    private enum RowPath { FloatDot, FloatGemm, QuantizedDot, QuantizedTile }
+    private enum RowPath { FloatDot, FloatGemm, QuantizedDot, QuantizedTile, Interleaved }
 
     private readonly WorkerPool _pool;
     private readonly ActivationBuffers _activations = new();
     private readonly NativeBuffer?[] _gemmScratch;
+    private readonly NativeBuffer?[] _rowScratch; // a dequantised row of an interleaved matrix on the float path
     private readonly RowPath[] _path = new RowPath[MaxTargets];
     private readonly FloatGemmKernel[] _gemm = new FloatGemmKernel[MaxTargets];
     private readonly QuantizedDotKernels[] _quantized = new QuantizedDotKernels[MaxTargets];
@@ -47,6 +49,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         // The scalar integer bodies are slower than the float ones: below 256-bit vectors only floats.
         _int8Dot = QuantizedDotKernels.IsAccelerated ? quantizeActivations ?? FromEnvironment() : false;
         _gemmScratch = new NativeBuffer?[pool.ThreadCount];
+        _rowScratch = new NativeBuffer?[pool.ThreadCount];
     }
 
     /// <summary><c>CRIA_QUANTIZE_ACTIVATIONS=1</c> or <c>0</c> sets the default of ContextOptions.QuantizeActivations
@@ -110,7 +113,16 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
             throw new ArgumentException($"'{w.Name}' has {w.Cols} columns but '{_w[0]!.Name}' has {_w[0]!.Cols}: they cannot share an input");
         int i = _targets;
         _path[i] = RowPath.FloatDot;
-        if (w.IsContiguous && _tokens >= MinGemmTokens && FloatGemmKernels.TryGet(w.Type, out _gemm[i]))
+        if (w.Interleaved is { } layout)
+        {
+            // Interleaved groups must start on a group boundary of the dispatch's rows (chunks are aligned to 16).
+            if (_int8Dot != false && _firstRow[i] % layout.GroupRows == 0)
+            {
+                _path[i] = RowPath.Interleaved;
+                _act[i] = (nint)_activations.Get(layout.Dot, _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
+            }
+        }
+        else if (w.IsContiguous && _tokens >= MinGemmTokens && FloatGemmKernels.TryGet(w.Type, out _gemm[i]))
             _path[i] = RowPath.FloatGemm;
         else if (w.IsContiguous && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]) && Int8Pays(_quantized[i]))
         {
@@ -130,7 +142,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         for (int i = 0; i < _targets; i++)
         {
             gemm |= _path[i] == RowPath.FloatGemm;
-            tiles |= _path[i] == RowPath.QuantizedTile;
+            tiles |= _path[i] is RowPath.QuantizedTile or RowPath.Interleaved;
         }
         // Tile kernels work best on whole groups of rows: chunks of whole GEMM panels, or of 16 rows.
         _pool.Run(this, _firstRow[_targets], gemm ? GemmRowsPerChunk : MinRowsPerChunk, alignChunks: gemm || tiles);
@@ -154,11 +166,16 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
                 case RowPath.QuantizedTile:
                     _quantized[i].DotQ8Tile(w.Row(r0), w.RowBytes, r1 - r0, (byte*)_act[i], _actRowBytes[i], _tokens, w.Cols, y + r0, _yStride[i]);
                     break;
+                case RowPath.Interleaved:
+                    if (_tokens == 1) w.Interleaved!.Gemv(w.Data + r0 * w.RowBytes, (r1 - r0) / w.Interleaved.GroupRows, (byte*)_act[i], w.Cols, y + r0);
+                    else w.Interleaved!.Tile(w.Data + r0 * w.RowBytes, w.RowBytes, r1 - r0, (byte*)_act[i], _actRowBytes[i], _tokens, w.Cols, y + r0, _yStride[i]);
+                    break;
                 case RowPath.QuantizedDot:
                     QuantizedRows(w, _quantized[i].DotQ8, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
                     break;
                 default:
-                    if (w.IsContiguous) Rows(w, y, _yStride[i], r0, r1);
+                    if (w.Interleaved != null) InterleavedRows(w, y, _yStride[i], r0, r1, worker);
+                    else if (w.IsContiguous) Rows(w, y, _yStride[i], r0, r1);
                     else RowsOfParts(w, y, _yStride[i], r0, r1);
                     break;
             }
@@ -168,6 +185,24 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     // Made on a worker's first GEMM, kept for the context's life.
     private float* GemmScratch(int worker) =>
         (_gemmScratch[worker] ??= new NativeBuffer(FloatGemmKernels.ScratchFloats, clear: false)).Pointer;
+
+    // Float activations on an interleaved matrix (QuantizeActivations = false): each row dequantised, then a float dot.
+    private void InterleavedRows(WeightMatrix w, float* y, int yStride, int start, int end, int worker)
+    {
+        var buffer = _rowScratch[worker];
+        if (buffer == null || buffer.Length < w.Cols)
+        {
+            buffer?.Dispose();
+            _rowScratch[worker] = buffer = new NativeBuffer(w.Cols, clear: false);
+        }
+        float* row = buffer.Pointer;
+        for (int r = start; r < end; r++)
+        {
+            w.DequantizeRow(r, new Span<float>(row, w.Cols));
+            for (int t = 0; t < _tokens; t++)
+                y[(long)t * yStride + r] = F32Format.Dot((byte*)row, _x + (long)t * _xStride, w.Cols);
+        }
+    }
 
     private void QuantizedRows(WeightMatrix w, delegate*<byte*, byte*, int, float> dot, byte* act, long actRowBytes,
         float* y, int yStride, int start, int end)
@@ -225,5 +260,6 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     {
         _activations.Dispose();
         foreach (var b in _gemmScratch) b?.Dispose();
+        foreach (var b in _rowScratch) b?.Dispose();
     }
 }
