@@ -45,7 +45,7 @@ internal unsafe struct KQuant45Tile512<TL> : IInt8TileBody where TL : struct, IK
     public static int TermInts => 4;
 
     // Panel of one block: 64 steps (sub-block j, step k at 64·(8j + k)), 8 scale vectors, 4 min-pair vectors, d, dmin.
-    private const int Scales = 64 * 64, Mins = Scales + 8 * 64, D = Mins + 4 * 64, DMin = D + 64;
+    internal const int Scales = 64 * 64, Mins = Scales + 8 * 64, D = Mins + 4 * 64, DMin = D + 64;
     public static int PackedBlockBytes => DMin + 64;
 
     public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* terms) =>
@@ -81,22 +81,31 @@ internal unsafe struct KQuant45Tile512<TL> : IInt8TileBody where TL : struct, IK
                     OrBit(p + 256, h4, j); OrBit(p + 320, h5, j); OrBit(p + 384, h6, j); OrBit(p + 448, h7, j);
                 }
             }
-            // The 12 scale bytes as words u0, u1, u2 of each row, unpacked as KQuantScales.ScalesMins does.
+            // The 12 scale bytes as words u0, u1, u2 of each row.
             Int8Tile.Transpose16(w + 4, s, out var u0, out var u1, out var u2, out _);
-            var low6 = Vector512.Create(0x3F3F3F3Fu);
-            var low4 = Vector512.Create(0x0F0F0F0Fu);
-            var low2 = Vector512.Create(0x03030303u);
-            var s0 = u0.AsUInt32() & low6;
-            var s1 = (u2.AsUInt32() & low4) | (((u0.AsUInt32() >>> 6) & low2) << 4);
-            var m0 = u1.AsUInt32() & low6;
-            var m1 = ((u2.AsUInt32() >>> 4) & low4) | (((u1.AsUInt32() >>> 6) & low2) << 4);
-            for (int j = 0; j < 8; j++)
-                Int8Tile.BytePairs((j < 4 ? s0 : s1).AsByte(), j & 3, j & 3).Store((short*)(packed + Scales + 64 * j));
-            for (int k = 0; k < 4; k++)
-                Int8Tile.BytePairs((k < 2 ? m0 : m1).AsByte(), 2 * k & 3, (2 * k & 3) + 1).Store((short*)(packed + Mins + 64 * k));
+            StoreScalesMins(u0.AsUInt32(), u1.AsUInt32(), u2.AsUInt32(), packed + Scales);
             Int8Tile.GatherFp16(w, offsets).Store((float*)(packed + D));
             Int8Tile.GatherFp16(w + 2, offsets).Store((float*)(packed + DMin));
         }
+    }
+
+    /// <summary>16 rows' 12 scale bytes (words <paramref name="u0"/>…<paramref name="u2"/> of each row's lane), unpacked as
+    /// KQuantScales.ScalesMins does, to the panel's 8 scale vectors (int16, duplicated in both halves of a row's lane)
+    /// then 4 min-pair vectors at <paramref name="destination"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreScalesMins(Vector512<uint> u0, Vector512<uint> u1, Vector512<uint> u2, byte* destination)
+    {
+        var low6 = Vector512.Create(0x3F3F3F3Fu);
+        var low4 = Vector512.Create(0x0F0F0F0Fu);
+        var low2 = Vector512.Create(0x03030303u);
+        var s0 = u0 & low6;
+        var s1 = (u2 & low4) | (((u0 >>> 6) & low2) << 4);
+        var m0 = u1 & low6;
+        var m1 = ((u2 >>> 4) & low4) | (((u1 >>> 6) & low2) << 4);
+        for (int j = 0; j < 8; j++)
+            Int8Tile.BytePairs((j < 4 ? s0 : s1).AsByte(), j & 3, j & 3).Store((short*)(destination + 64 * j));
+        for (int k = 0; k < 4; k++)
+            Int8Tile.BytePairs((k < 2 ? m0 : m1).AsByte(), 2 * k & 3, (2 * k & 3) + 1).Store((short*)(destination + 8 * 64 + 64 * k));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -159,7 +168,7 @@ internal unsafe struct KQuant45Tile512<TL> : IInt8TileBody where TL : struct, IK
 
     /// <summary>scale · Σ q·y over one sub-block of 32 for one token.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> SubBlock(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
+    internal static Vector512<int> SubBlock(Vector512<byte> w0, Vector512<byte> w1, Vector512<byte> w2, Vector512<byte> w3,
         Vector512<byte> w4, Vector512<byte> w5, Vector512<byte> w6, Vector512<byte> w7, Vector512<short> scale, byte* q)
     {
         var first = (Int8Dot.MulAdd(w0, Int8Tile.Broadcast4x16(q)) + Int8Dot.MulAdd(w1, Int8Tile.Broadcast4x16(q + 4)))
@@ -173,7 +182,7 @@ internal unsafe struct KQuant45Tile512<TL> : IInt8TileBody where TL : struct, IK
 
     /// <summary>dy·(d·Σ − dmin·Σ min·bsum) for one token's block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Finish(Vector512<int> sum, Vector512<short> m0, Vector512<short> m1, Vector512<short> m2,
+    internal static Vector512<float> Finish(Vector512<int> sum, Vector512<short> m0, Vector512<short> m1, Vector512<short> m2,
         Vector512<short> m3, int* pairs, Vector512<float> d, Vector512<float> dmin, float* dy, Vector512<float> acc)
     {
         var mins = (Avx512BW.MultiplyAddAdjacent(m0, Vector512.Create(pairs[0]).AsInt16()) + Avx512BW.MultiplyAddAdjacent(m1, Vector512.Create(pairs[1]).AsInt16()))

@@ -1,0 +1,230 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Cria.Tensors.Formats;
+
+namespace Cria.Tensors.Interleaved;
+
+/// <summary>Q4_K rows interleaved 16 at a time, in the order the AVX-512 tile (<see cref="KQuant45Tile512{TL}"/>) reads
+/// them. Super-block b of a group is 2304 bytes (the 16 blocks it replaces): for each 32-byte chunk c of quants, two
+/// 4×64-byte sets whose 32-bit lane i holds four bytes of row i (low nibbles sub-block 2c, high nibbles 2c + 1); then
+/// the 12 scale bytes as three 64-byte vectors of row words; then the 16 d and the 16 dmin (fp16). One decode step
+/// streams a group with plain loads: no transposes, no gathers.</summary>
+internal static unsafe class Q4_Kx16
+{
+    public const int GroupRows = 16;
+    public const int BlockBytes = GroupRows * 144;
+    private const int ScaleWords = 2048, D = ScaleWords + 192, DMin = D + 32;
+
+    /// <summary>Rewrites <paramref name="rows"/> (a multiple of 16) Q4_K rows of <paramref name="cols"/> elements in place.</summary>
+    public static void Repack(byte* data, int rows, int cols)
+    {
+        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_Kx16 repacks whole groups of 16 rows, not {rows}", nameof(rows));
+        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q4_K rows of {cols} elements are not whole blocks of 256", nameof(cols));
+        int nb = cols / 256;
+        long rowBytes = nb * 144L, groupBytes = GroupRows * rowBytes;
+        byte[] scratch = GC.AllocateUninitializedArray<byte>(checked((int)groupBytes));
+        fixed (byte* copy = scratch)
+            for (long g = 0; g < rows / GroupRows; g++)
+            {
+                byte* group = data + g * groupBytes;
+                new ReadOnlySpan<byte>(group, (int)groupBytes).CopyTo(scratch);
+                for (int b = 0; b < nb; b++) RepackBlock(copy + b * 144L, rowBytes, group + (long)b * BlockBytes);
+            }
+    }
+
+    private static void RepackBlock(byte* src, long rowBytes, byte* dst)
+    {
+        for (int i = 0; i < GroupRows; i++)
+        {
+            byte* row = src + i * rowBytes;
+            for (int c = 0; c < 4; c++)
+                for (int k = 0; k < 8; k++) // word k of chunk c: bytes 4k…4k+3 of qs[32c…]
+                    *(uint*)(dst + 512 * c + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(row + 16 + 32 * c + 4 * k);
+            for (int k = 0; k < 3; k++) *(uint*)(dst + ScaleWords + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(row + 4 + 4 * k);
+            *(ushort*)(dst + D + 2 * i) = *(ushort*)row;
+            *(ushort*)(dst + DMin + 2 * i) = *(ushort*)(row + 2);
+        }
+    }
+
+    /// <summary>Row <paramref name="row"/> as floats, exactly as ggml dequantises Q4_K.</summary>
+    public static void DequantizeRow(byte* data, long rowBytes, int row, int cols, float* destination)
+    {
+        Fp16.EnsureTable();
+        int i = row % GroupRows;
+        byte* group = data + (long)(row - i) * rowBytes;
+        byte* block = stackalloc byte[144];
+        for (int b = 0; b < cols / 256; b++)
+        {
+            StoredBlock(group + (long)b * BlockBytes, i, block);
+            Q4_KFormat.Dequantize(block, destination + 256 * b, 256);
+        }
+    }
+
+    /// <summary>Row i's block as the file stores it (144 bytes).</summary>
+    private static void StoredBlock(byte* blk, int i, byte* block)
+    {
+        *(ushort*)block = *(ushort*)(blk + D + 2 * i);
+        *(ushort*)(block + 2) = *(ushort*)(blk + DMin + 2 * i);
+        for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(block + 4 + 4 * k, *(uint*)(blk + ScaleWords + 64 * k + 4 * i));
+        for (int c = 0; c < 4; c++)
+            for (int k = 0; k < 8; k++) Unsafe.WriteUnaligned(block + 16 + 32 * c + 4 * k, *(uint*)(blk + 512 * c + 64 * k + 4 * i));
+    }
+
+    /// <summary>y[r] = row r · the Q8_K activation row <paramref name="a"/> for <paramref name="groups"/> groups of 16 rows:
+    /// the tile's arithmetic on one token (AVX-512), or the same sums in scalar code.</summary>
+    [SkipLocalsInit]
+    public static void Gemv(byte* w, int groups, byte* a, int n, float* y)
+    {
+        if (n <= 0 || n % 256 != 0) throw new ArgumentException($"Q4_Kx16 Gemv: n = {n} is not a whole number of 256-element blocks", nameof(n));
+        Fp16.EnsureTable();
+        int nb = n / 256;
+        float* dy = stackalloc float[nb];
+        int* pairs = stackalloc int[4 * nb];
+        Q8_KPairSums.Prepare(a, 0, 1, nb, dy, pairs);
+        if (SimdTier.Current >= 512) Gemv512(w, groups, a + 4, nb, dy, pairs, y);
+        else GemvScalar(w, groups, a, nb, dy, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [SkipLocalsInit]
+    private static void Gemv512(byte* w, int groups, byte* q0, int nb, float* dy, int* pairs, float* y)
+    {
+        var low = Vector512.Create((byte)0x0F);
+        byte* buffer = stackalloc byte[12 * 64 + 64];
+        byte* scales = (byte*)(((nuint)buffer + 63) & ~(nuint)63); // 8 scale vectors, then 4 min-pair vectors
+        for (int g = 0; g < groups; g++, y += GroupRows)
+        {
+            var acc = Vector512<float>.Zero;
+            byte* q = q0;
+            for (int b = 0; b < nb; b++, w += BlockBytes, q += 292)
+            {
+                KQuant45Tile512<Q4_KLayout>.StoreScalesMins(Vector512.Load((uint*)(w + ScaleWords)),
+                    Vector512.Load((uint*)(w + ScaleWords + 64)), Vector512.Load((uint*)(w + ScaleWords + 128)), scales);
+                var sum = Vector512<int>.Zero;
+                for (int c = 0; c < 4; c++)
+                {
+                    byte* p = w + 512 * c;
+                    var r0 = Vector512.Load(p); var r1 = Vector512.Load(p + 64); var r2 = Vector512.Load(p + 128); var r3 = Vector512.Load(p + 192);
+                    var r4 = Vector512.Load(p + 256); var r5 = Vector512.Load(p + 320); var r6 = Vector512.Load(p + 384); var r7 = Vector512.Load(p + 448);
+                    sum += KQuant45Tile512<Q4_KLayout>.SubBlock(r0 & low, r1 & low, r2 & low, r3 & low, r4 & low, r5 & low, r6 & low, r7 & low,
+                        Vector512.Load((short*)(scales + 128 * c)), q + 64 * c);
+                    sum += KQuant45Tile512<Q4_KLayout>.SubBlock(High(r0, low), High(r1, low), High(r2, low), High(r3, low),
+                        High(r4, low), High(r5, low), High(r6, low), High(r7, low), Vector512.Load((short*)(scales + 128 * c + 64)), q + 64 * c + 32);
+                }
+                var mins = scales + 512;
+                acc = KQuant45Tile512<Q4_KLayout>.Finish(sum, Vector512.Load((short*)mins), Vector512.Load((short*)(mins + 64)),
+                    Vector512.Load((short*)(mins + 128)), Vector512.Load((short*)(mins + 192)), pairs + 4 * b,
+                    Fp16Lanes(w + D), Fp16Lanes(w + DMin), dy + b, acc);
+            }
+            acc.Store(y);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> High(Vector512<byte> r, Vector512<byte> low) => (r.AsUInt16() >>> 4).AsByte() & low;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Fp16Lanes(byte* p) => Fp16.Widen(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)));
+
+    // The vector body's operations lane by lane: integer sums, then the same two fused multiply-adds.
+    private static void GemvScalar(byte* w, int groups, byte* a, int nb, float* dy, float* y)
+    {
+        byte* block = stackalloc byte[144];
+        for (int g = 0; g < groups; g++, y += GroupRows, w += (long)nb * BlockBytes)
+            for (int i = 0; i < GroupRows; i++)
+            {
+                float acc = 0;
+                for (int b = 0; b < nb; b++)
+                {
+                    StoredBlock(w + (long)b * BlockBytes, i, block);
+                    KQuantScales.ScalesMins(block + 4, out ulong sc, out ulong mn);
+                    byte* act = a + 292L * b;
+                    sbyte* q = (sbyte*)(act + 4);
+                    short* bsums = (short*)(act + 260);
+                    int sum = 0, mins = 0;
+                    for (int j = 0; j < 8; j++)
+                    {
+                        int s = 0;
+                        for (int l = 0; l < 32; l++)
+                        {
+                            int x = block[16 + 32 * (j / 2) + l];
+                            s += ((j & 1) == 0 ? x & 0xF : x >> 4) * q[32 * j + l];
+                        }
+                        sum += (int)(sc >> (8 * j) & 0xFF) * s;
+                        mins += (int)(mn >> (8 * j) & 0xFF) * (short)(bsums[2 * j] + bsums[2 * j + 1]);
+                    }
+                    float d = Fp16.LoadScale(block), dmin = Fp16.LoadScale(block + 2);
+                    acc = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(sum, d, -(mins * dmin)), dy[b], acc);
+                }
+                y[i] = acc;
+            }
+    }
+
+    /// <summary><c>DotQ8Tile</c> on interleaved rows: the tile driver with a panel decode that needs no transpose.</summary>
+    public static void Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
+    {
+        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_Kx16 Tile: {rows} rows are not whole groups of 16", nameof(rows));
+        Int8Tile.Validate(GgmlType.Q4_K, 256, 144, new(256, 292), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
+        Fp16.EnsureTable();
+        if (SimdTier.Current >= 512)
+        {
+            Int8TileDriver<Q4_Kx16Tile>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, null);
+            return;
+        }
+        float* row = stackalloc float[GroupRows];
+        for (int t = 0; t < tokens; t++)
+            for (int g = 0; g < rows / GroupRows; g++)
+            {
+                Gemv(w + g * GroupRows * wRowBytes, 1, a + t * aRowBytes, n, row);
+                new ReadOnlySpan<float>(row, GroupRows).CopyTo(new Span<float>(y + t * yStride + g * GroupRows, GroupRows));
+            }
+    }
+
+    /// <summary>The panel of <see cref="KQuant45Tile512{TL}"/> from an interleaved super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Pack(byte* w, byte* packed)
+    {
+        var low = Vector512.Create((byte)0x0F);
+        for (int c = 0; c < 4; c++)
+        {
+            byte* lo = packed + 1024 * c, hi = lo + 512;
+            for (int k = 0; k < 8; k++)
+            {
+                var r = Vector512.Load(w + 512 * c + 64 * k);
+                (r & low).Store(lo + 64 * k);
+                High(r, low).Store(hi + 64 * k);
+            }
+        }
+        KQuant45Tile512<Q4_KLayout>.StoreScalesMins(Vector512.Load((uint*)(w + ScaleWords)), Vector512.Load((uint*)(w + ScaleWords + 64)),
+            Vector512.Load((uint*)(w + ScaleWords + 128)), packed + KQuant45Tile512<Q4_KLayout>.Scales);
+        Fp16Lanes(w + D).Store((float*)(packed + KQuant45Tile512<Q4_KLayout>.D));
+        Fp16Lanes(w + DMin).Store((float*)(packed + KQuant45Tile512<Q4_KLayout>.DMin));
+    }
+}
+
+/// <summary><see cref="KQuant45Tile512{TL}"/> for Q4_K with its panel decoded from interleaved groups.</summary>
+internal unsafe struct Q4_Kx16Tile : IInt8TileBody
+{
+    public static int GroupRows => Q4_Kx16.GroupRows;
+    public static int MaxTokens => KQuant45Tile512<Q4_KLayout>.MaxTokens;
+    public static int BlockElements => 256;
+    public static int WeightBlockBytes => Q4_Kx16.BlockBytes;
+    public static int ActivationBlockBytes => 292;
+    public static int ChunkBlocks => KQuant45Tile512<Q4_KLayout>.ChunkBlocks;
+    public static int PackedBlockBytes => KQuant45Tile512<Q4_KLayout>.PackedBlockBytes;
+    public static int TermInts => 4;
+
+    public static void PrepareActivations(byte* a, long aRowBytes, int tokens, int blocks, float* scales, int* terms) =>
+        Q8_KPairSums.Prepare(a, aRowBytes, tokens, blocks, scales, terms);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack(byte* w, long s, int blocks, byte* packed)
+    {
+        for (int b = 0; b < blocks; b++, w += Q4_Kx16.BlockBytes, packed += PackedBlockBytes) Q4_Kx16.Pack(w, packed);
+    }
+
+    public static void Micro<TN>(byte* packed, int blocks, byte* a, long aRowBytes, float* scales, int* terms,
+        int termStride, float* y, long yStride, bool accumulate) where TN : struct, ITileTokens =>
+        KQuant45Tile512<Q4_KLayout>.Micro<TN>(packed, blocks, a, aRowBytes, scales, terms, termStride, y, yStride, accumulate);
+}
