@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
+using Cria.Tensors;
+using Cria.Tensors.Interleaved;
+
+namespace Cria.Bench;
+
+/// <summary>One thread, one token, a 4096 x 4096 weight matrix: the decode step on rows as the file stores them
+/// (quantise x, then DotQ8 per row) against the same rows repacked at load into 16-row interleaved groups (quantise x,
+/// then one Gemv over the groups). GB/s counts the weight bytes, as <see cref="DotQ8Benchmarks"/> does.</summary>
+public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
+{
+    private const int Rows = 4096, Cols = 4096;
+    private byte* _rows;
+    private byte* _groups;
+    private float* _x;
+    private byte* _activations;
+    private float* _y;
+    private InterleavedLayout _layout = null!;
+
+    /// <summary>Every type with an interleaved layout, or those named in <c>CRIA_BENCH_TYPES</c>.</summary>
+    public static IEnumerable<GgmlType> Types => InterleavedLayout.All.Select(l => l.Type).Where(BenchTypes.Selected);
+
+    [ParamsSource(nameof(Types))]
+    public GgmlType Type { get; set; }
+
+    public long BytesPerOperation => TensorTypeInfo.Get(Type).RowBytes(Cols) * Rows;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _layout = InterleavedLayout.All.Single(l => l.Type == Type);
+        long bytes = BytesPerOperation;
+        _rows = RandomBlocks.Make(Type, Rows, Cols);
+        _groups = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        Buffer.MemoryCopy(_rows, _groups, bytes, bytes);
+        _layout.Repack(_groups, Rows, Cols);
+        _x = (float*)NativeMemory.AlignedAlloc(Cols * 4, 64);
+        _activations = (byte*)NativeMemory.AlignedAlloc((nuint)Tensors.Activations.ActivationLayout.RowBytes(_layout.Dot.ActivationType, Cols), 64);
+        _y = (float*)NativeMemory.AlignedAlloc(Rows * 4, 64);
+        var random = new Random(1);
+        for (int i = 0; i < Cols; i++) _x[i] = (float)(random.NextDouble() * 2 - 1);
+    }
+
+    [Benchmark(Baseline = true)]
+    public void RowDotQ8()
+    {
+        long rowBytes = TensorTypeInfo.Get(Type).RowBytes(Cols);
+        _layout.Dot.QuantizeActivations(_x, _activations, Cols);
+        for (int r = 0; r < Rows; r++) _y[r] = _layout.Dot.DotQ8(_rows + r * rowBytes, _activations, Cols);
+    }
+
+    [Benchmark]
+    public void InterleavedGemv()
+    {
+        _layout.Dot.QuantizeActivations(_x, _activations, Cols);
+        _layout.Gemv(_groups, Rows / _layout.GroupRows, _activations, Cols, _y);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        NativeMemory.AlignedFree(_rows);
+        NativeMemory.AlignedFree(_groups);
+        NativeMemory.AlignedFree(_x);
+        NativeMemory.AlignedFree(_activations);
+        NativeMemory.AlignedFree(_y);
+    }
+}
