@@ -95,17 +95,26 @@ internal unsafe struct KQuant45Tile512<TL> : IInt8TileBody where TL : struct, IK
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void StoreScalesMins(Vector512<uint> u0, Vector512<uint> u1, Vector512<uint> u2, byte* destination)
     {
-        var low6 = Vector512.Create(0x3F3F3F3Fu);
-        var low4 = Vector512.Create(0x0F0F0F0Fu);
-        var low2 = Vector512.Create(0x03030303u);
-        var s0 = u0 & low6;
-        var s1 = (u2 & low4) | (((u0 >>> 6) & low2) << 4);
-        var m0 = u1 & low6;
-        var m1 = ((u2 >>> 4) & low4) | (((u1 >>> 6) & low2) << 4);
+        ScaleMinBytes(u0, u1, u2, out var s0, out var s1, out var m0, out var m1);
         for (int j = 0; j < 8; j++)
             Int8Tile.BytePairs((j < 4 ? s0 : s1).AsByte(), j & 3, j & 3).Store((short*)(destination + 64 * j));
         for (int k = 0; k < 4; k++)
             Int8Tile.BytePairs((k < 2 ? m0 : m1).AsByte(), 2 * k & 3, (2 * k & 3) + 1).Store((short*)(destination + 8 * 64 + 64 * k));
+    }
+
+    /// <summary>The 6-bit scales (<paramref name="s0"/>: sub-blocks 0-3, <paramref name="s1"/>: 4-7) and minimums as bytes
+    /// of each row's lane, from its 12 scale bytes in words <paramref name="u0"/>…<paramref name="u2"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void ScaleMinBytes(Vector512<uint> u0, Vector512<uint> u1, Vector512<uint> u2,
+        out Vector512<uint> s0, out Vector512<uint> s1, out Vector512<uint> m0, out Vector512<uint> m1)
+    {
+        var low6 = Vector512.Create(0x3F3F3F3Fu);
+        var low4 = Vector512.Create(0x0F0F0F0Fu);
+        var low2 = Vector512.Create(0x03030303u);
+        s0 = u0 & low6;
+        s1 = (u2 & low4) | (((u0 >>> 6) & low2) << 4);
+        m0 = u1 & low6;
+        m1 = ((u2 >>> 4) & low4) | (((u1 >>> 6) & low2) << 4);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -87,34 +87,32 @@ internal static unsafe class Q4_Kx16
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    [SkipLocalsInit]
     private static void Gemv512(byte* w, int groups, byte* q0, int nb, float* dy, int* pairs, float* y)
     {
         var low = Vector512.Create((byte)0x0F);
-        byte* buffer = stackalloc byte[12 * 64 + 64];
-        byte* scales = (byte*)(((nuint)buffer + 63) & ~(nuint)63); // 8 scale vectors, then 4 min-pair vectors
         for (int g = 0; g < groups; g++, y += GroupRows)
         {
             var acc = Vector512<float>.Zero;
             byte* q = q0;
             for (int b = 0; b < nb; b++, w += BlockBytes, q += 292)
             {
-                KQuant45Tile512<Q4_KLayout>.StoreScalesMins(Vector512.Load((uint*)(w + ScaleWords)),
-                    Vector512.Load((uint*)(w + ScaleWords + 64)), Vector512.Load((uint*)(w + ScaleWords + 128)), scales);
+                // Scales and minimums stay in registers: one vpshufb each where a sub-block needs it.
+                KQuant45Tile512<Q4_KLayout>.ScaleMinBytes(Vector512.Load((uint*)(w + ScaleWords)), Vector512.Load((uint*)(w + ScaleWords + 64)),
+                    Vector512.Load((uint*)(w + ScaleWords + 128)), out var s0, out var s1, out var m0, out var m1);
                 var sum = Vector512<int>.Zero;
                 for (int c = 0; c < 4; c++)
                 {
                     byte* p = w + 512 * c;
+                    var words = (c < 2 ? s0 : s1).AsByte();
                     var r0 = Vector512.Load(p); var r1 = Vector512.Load(p + 64); var r2 = Vector512.Load(p + 128); var r3 = Vector512.Load(p + 192);
                     var r4 = Vector512.Load(p + 256); var r5 = Vector512.Load(p + 320); var r6 = Vector512.Load(p + 384); var r7 = Vector512.Load(p + 448);
                     sum += KQuant45Tile512<Q4_KLayout>.SubBlock(r0 & low, r1 & low, r2 & low, r3 & low, r4 & low, r5 & low, r6 & low, r7 & low,
-                        Vector512.Load((short*)(scales + 128 * c)), q + 64 * c);
+                        Int8Tile.BytePairs(words, 2 * c & 3, 2 * c & 3), q + 64 * c);
                     sum += KQuant45Tile512<Q4_KLayout>.SubBlock(High(r0, low), High(r1, low), High(r2, low), High(r3, low),
-                        High(r4, low), High(r5, low), High(r6, low), High(r7, low), Vector512.Load((short*)(scales + 128 * c + 64)), q + 64 * c + 32);
+                        High(r4, low), High(r5, low), High(r6, low), High(r7, low), Int8Tile.BytePairs(words, (2 * c & 3) + 1, (2 * c & 3) + 1), q + 64 * c + 32);
                 }
-                var mins = scales + 512;
-                acc = KQuant45Tile512<Q4_KLayout>.Finish(sum, Vector512.Load((short*)mins), Vector512.Load((short*)(mins + 64)),
-                    Vector512.Load((short*)(mins + 128)), Vector512.Load((short*)(mins + 192)), pairs + 4 * b,
+                acc = KQuant45Tile512<Q4_KLayout>.Finish(sum, Int8Tile.BytePairs(m0.AsByte(), 0, 1), Int8Tile.BytePairs(m0.AsByte(), 2, 3),
+                    Int8Tile.BytePairs(m1.AsByte(), 0, 1), Int8Tile.BytePairs(m1.AsByte(), 2, 3), pairs + 4 * b,
                     Fp16Lanes(w + D), Fp16Lanes(w + DMin), dy + b, acc);
             }
             acc.Store(y);
