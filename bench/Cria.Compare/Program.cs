@@ -33,8 +33,10 @@ foreach (string model in models.Distinct())
                 ? Run(cria, $"bench {model} -p {pp} -n {tg} -t {threads} -r {reps} --json")
                 : Run(llamacpp, $"bench {model} --pp {pp} --tg {tg} --threads {threads} --reps {reps} --json --no-idle-check");
             var parsed = JsonNode.Parse(json)!;
-            // One line per run; the home folder as ~ so the log names no machine's paths.
-            if (log != null) File.AppendAllText(log, parsed.ToJsonString().Replace(home, "~") + "\n");
+            // One line per run, naming no machine's paths: the model as given (llama.cpp's harness logs it resolved), the
+            // home folder as ~.
+            if (log != null)
+                File.AppendAllText(log, parsed.ToJsonString().Replace(Path.GetFullPath(model), model).Replace(home, "~") + "\n");
             if (tool == "cria") memory[model] = parsed;
             foreach (var test in parsed["tests"]!.AsArray())
             {
