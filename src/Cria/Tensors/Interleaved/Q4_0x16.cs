@@ -148,24 +148,8 @@ internal static unsafe class Q4_0x16
         Fp16.Widen(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)(block + ScalesOffset))));
 
     /// <summary><c>DotQ8Tile</c> on interleaved rows: the tile driver with a panel decode that needs no transpose.</summary>
-    public static void Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
-    {
-        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_0x16 Tile: {rows} rows are not whole groups of 16", nameof(rows));
-        Int8Tile.Validate(GgmlType.Q4_0, 32, 18, new(32, 34), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
-        Fp16.EnsureTable();
-        if (SimdTier.Current >= 512)
-        {
-            Int8TileDriver<Q4_0x16Tile>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, null);
-            return;
-        }
-        float* row = stackalloc float[GroupRows];
-        for (int t = 0; t < tokens; t++)
-            for (int g = 0; g < rows / GroupRows; g++)
-            {
-                Gemv(w + g * GroupRows * wRowBytes, 1, a + t * aRowBytes, n, row);
-                new ReadOnlySpan<float>(row, GroupRows).CopyTo(new Span<float>(y + t * yStride + g * GroupRows, GroupRows));
-            }
-    }
+    public static void Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride) =>
+        InterleavedTile<Q4_0x16Tile>.Run("Q4_0x16", GgmlType.Q4_0, 18, 34, &Gemv, w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
 }
 
 /// <summary>The AVX-512 affine tile of Q4_0 (<see cref="AffineTile512{T}"/>) with its panel decoded from interleaved

@@ -160,24 +160,8 @@ internal static unsafe class Q4_Kx16
     }
 
     /// <summary><c>DotQ8Tile</c> on interleaved rows: the tile driver with a panel decode that needs no transpose.</summary>
-    public static void Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride)
-    {
-        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_Kx16 Tile: {rows} rows are not whole groups of 16", nameof(rows));
-        Int8Tile.Validate(GgmlType.Q4_K, 256, 144, new(256, 292), w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
-        Fp16.EnsureTable();
-        if (SimdTier.Current >= 512)
-        {
-            Int8TileDriver<Q4_Kx16Tile>.Run(w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride, null);
-            return;
-        }
-        float* row = stackalloc float[GroupRows];
-        for (int t = 0; t < tokens; t++)
-            for (int g = 0; g < rows / GroupRows; g++)
-            {
-                Gemv(w + g * GroupRows * wRowBytes, 1, a + t * aRowBytes, n, row);
-                new ReadOnlySpan<float>(row, GroupRows).CopyTo(new Span<float>(y + t * yStride + g * GroupRows, GroupRows));
-            }
-    }
+    public static void Tile(byte* w, long wRowBytes, int rows, byte* a, long aRowBytes, int tokens, int n, float* y, long yStride) =>
+        InterleavedTile<Q4_Kx16Tile>.Run("Q4_Kx16", GgmlType.Q4_K, 144, 292, &Gemv, w, wRowBytes, rows, a, aRowBytes, tokens, n, y, yStride);
 
     /// <summary>The panel of <see cref="KQuant45Tile512{TL}"/> from an interleaved super-block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
