@@ -57,7 +57,7 @@ internal unsafe struct Q8_0Tile512 : IInt8TileBody
 
     /// <summary>Step k's weights, biased to unsigned, as high nibbles at 64k and low nibbles at 64(8 + k).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Split(Vector512<byte> d, byte* packed, int k)
+    internal static void Split(Vector512<byte> d, byte* packed, int k)
     {
         var low = Vector512.Create((byte)0x0F);
         (((d ^ Vector512.Create((byte)0x80)).AsUInt16() >>> 4).AsByte() & low).Store(packed + 64 * k);
@@ -116,7 +116,7 @@ internal unsafe struct Q8_0Tile512 : IInt8TileBody
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Scale(Vector512<int> sum, Vector512<float> dx, float* dy, int* correction, Vector512<float> acc) =>
+    internal static Vector512<float> Scale(Vector512<int> sum, Vector512<float> dx, float* dy, int* correction, Vector512<float> acc) =>
         Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(sum - Vector512.Create(*correction)) * dx, Vector512.Create(*dy), acc);
 }
 

@@ -3,7 +3,7 @@ using Cria.Tensors.Activations;
 namespace Cria.Tensors.Interleaved;
 
 /// <summary>A weight layout that interleaves groups of rows for the decode kernels, made at load by rewriting a
-/// matrix's bytes in place (same size: no lasting memory). Only where it pays: Q4_0 and Q4_K on AVX-512, whose
+/// matrix's bytes in place (same size: no lasting memory). Only where it pays: Q4_0, Q4_K and Q8_0 on AVX-512, whose
 /// row-by-row decode spends more instructions per byte than memory can feed (bench/RESULTS.md).</summary>
 public sealed unsafe class InterleavedLayout
 {
@@ -43,17 +43,20 @@ public sealed unsafe class InterleavedLayout
     private static readonly InterleavedLayout Q4_Kx16Layout = new("Q4_Kx16", GgmlType.Q4_K, Q4_Kx16.GroupRows,
         &Q4_Kx16.Gemv, &Q4_Kx16.Tile, &Q4_Kx16.DequantizeRow, &Q4_Kx16.Repack);
 
+    private static readonly InterleavedLayout Q8_0x16Layout = new("Q8_0x16", GgmlType.Q8_0, Q8_0x16.GroupRows,
+        &Q8_0x16.Gemv, &Q8_0x16.Tile, &Q8_0x16.DequantizeRow, &Q8_0x16.Repack);
+
     /// <summary>The layout a <paramref name="rows"/> × <paramref name="cols"/> matrix of <paramref name="type"/> is
     /// repacked into on this machine, if any: <c>CRIA_REPACK=0</c> turns repacking off.</summary>
     public static bool TryGet(GgmlType type, int rows, int cols, out InterleavedLayout layout)
     {
-        layout = type == GgmlType.Q4_K ? Q4_Kx16Layout : Q4_0x16Layout;
+        layout = type switch { GgmlType.Q4_K => Q4_Kx16Layout, GgmlType.Q8_0 => Q8_0x16Layout, _ => Q4_0x16Layout };
         return layout.Type == type && rows % layout.GroupRows == 0 && cols % TensorTypeInfo.Get(type).BlockElements == 0
             && SimdTier.Current >= 512 && Environment.GetEnvironmentVariable("CRIA_REPACK") != "0";
     }
 
     /// <summary>Every layout, for tests.</summary>
-    internal static IEnumerable<InterleavedLayout> All => [Q4_0x16Layout, Q4_Kx16Layout];
+    internal static IEnumerable<InterleavedLayout> All => [Q4_0x16Layout, Q4_Kx16Layout, Q8_0x16Layout];
 
     /// <summary>Rewrites the matrix at <paramref name="data"/> in this layout, in place.</summary>
     public void Repack(byte* data, int rows, int cols) => _repack(data, rows, cols);
