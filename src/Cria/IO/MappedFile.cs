@@ -24,29 +24,24 @@ public sealed unsafe class MappedFile : IDisposable
         _pointer = pointer;
     }
 
-    /// <summary>True when the view is copy-on-write: writes go to private pages of this process, never to the file.</summary>
-    public bool IsPrivateCopy { get; private init; }
-
-    /// <summary>Maps <paramref name="path"/> read-only, or (<paramref name="copyOnWrite"/>) writable in private pages
-    /// that are never written back, so weights can be repacked in place. An empty file maps to a zero-length view.</summary>
-    public static MappedFile Open(string path, bool copyOnWrite = false)
+    /// <summary>Maps <paramref name="path"/> read-only. An empty file maps to a zero-length view.</summary>
+    public static MappedFile Open(string path)
     {
-        var access = copyOnWrite ? MemoryMappedFileAccess.CopyOnWrite : MemoryMappedFileAccess.Read;
         var info = new FileInfo(path);
         if (Directory.Exists(path)) throw new CriaException($"'{path}' is a directory, not a file");
         if (!info.Exists) throw new CriaException($"file not found: '{path}'");
-        if (info.Length == 0) return new MappedFile(path, 0, null, null, null) { IsPrivateCopy = copyOnWrite };
+        if (info.Length == 0) return new MappedFile(path, 0, null, null, null);
         MemoryMappedFile map;
         try
         {
-            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, access);
+            map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         }
         catch (UnauthorizedAccessException e) { throw new CriaException($"cannot read '{path}': {e.Message}", e); }
         catch (IOException e) { throw new CriaException($"cannot map '{path}': {e.Message}", e); }
         MemoryMappedViewAccessor view;
         try
         {
-            view = map.CreateViewAccessor(0, 0, access);
+            view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -56,7 +51,7 @@ public sealed unsafe class MappedFile : IDisposable
         byte* p = null;
         view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         p += view.PointerOffset;
-        return new MappedFile(path, info.Length, map, view, p) { IsPrivateCopy = copyOnWrite };
+        return new MappedFile(path, info.Length, map, view, p);
     }
 
     /// <summary>A span over <paramref name="length"/> bytes at <paramref name="offset"/> (checked against the file).</summary>

@@ -1,4 +1,5 @@
 using Cria.Formats.Gguf;
+using Cria.IO;
 using Cria.Tensors;
 using Cria.Tokenization;
 
@@ -23,8 +24,9 @@ public sealed class LlamaCheckpoint : IDisposable
     public Tokenizer? Tokenizer { get; }
     /// <summary>Descriptive metadata in GGUF keys (general.name, tokenizer.chat_template …) to carry into conversions.</summary>
     public IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata { get; }
-    /// <summary>True when the tensors' memory is this process's own (a copy-on-write map): inference may repack it in place.</summary>
-    public bool PrivateWeights { get; init; }
+    /// <summary>The single file map every tensor points into, where there is one (GGUF): matrices to repack are then read
+    /// from the file itself, so the map's pages of those tensors are never touched.</summary>
+    internal MappedFile? Mapping { get; init; }
 
     public LlamaCheckpoint(string format, string naming, string path, LlamaConfig config, IReadOnlyList<TensorData> tensors,
         Tokenizer? tokenizer, IReadOnlyList<KeyValuePair<string, GgufValue>>? metadata, params IDisposable[] owned)

@@ -11,28 +11,36 @@ public static class ModelLoader
 {
     /// <summary>Opens <paramref name="path"/> (GGUF, llama2.c, or a Meta checkpoint folder or .pth) as a checkpoint. <paramref name="tokenizerPath"/> replaces the
     /// file's own tokenizer; a llama2.c checkpoint otherwise takes tok{vocab}.bin or tokenizer.bin from beside it.</summary>
-    public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null) => OpenCheckpoint(path, tokenizerPath, false);
-
-    private static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath, bool privateWeights)
+    public static LlamaCheckpoint OpenCheckpoint(string path, string? tokenizerPath = null)
     {
         if (HuggingFaceCheckpointReader.IsHuggingFace(path)) return HuggingFaceCheckpointReader.Open(path, tokenizerPath);
         if (MetaCheckpointReader.Recognizes(path)) return MetaCheckpointReader.Open(path, tokenizerPath);
         if (Directory.Exists(path))
             throw new CriaException($"'{path}' is a folder with neither a Meta checkpoint (params.json + consolidated.NN.pth) nor a Hugging Face one (config.json + safetensors)");
         if (!File.Exists(path)) throw new CriaException($"model file not found: '{path}'");
-        return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath, privateWeights) : OpenLlama2c(path, tokenizerPath);
+        return GgufFile.HasMagic(path) ? OpenGguf(path, tokenizerPath) : OpenLlama2c(path, tokenizerPath);
     }
 
-    /// <summary>Opens a model for inference: a GGUF file is mapped copy-on-write so that the weights this machine
-    /// multiplies faster in another layout are repacked in place (<see cref="Tensors.Interleaved.InterleavedLayout"/>).</summary>
+    /// <summary>Opens a model for inference. Matrices this machine multiplies faster in another layout are repacked at
+    /// load into memory of their own (<see cref="Tensors.Interleaved.InterleavedLayout"/>); the file is only read.</summary>
     public static LlamaModel Load(string path, string? tokenizerPath = null)
     {
-        var checkpoint = OpenCheckpoint(path, tokenizerPath, true);
+        var checkpoint = OpenCheckpoint(path, tokenizerPath);
         try
         {
             var tokenizer = checkpoint.Tokenizer ?? throw new CriaException($"{checkpoint.Description} has no tokenizer; pass --tokenizer PATH");
             CheckVocabulary(tokenizer, checkpoint);
-            return new LlamaModel(checkpoint.Config, LlamaWeightsBuilder.Build(checkpoint), tokenizer, checkpoint.Description, checkpoint);
+            var storage = new List<IDisposable>();
+            try
+            {
+                var weights = LlamaWeightsBuilder.Build(checkpoint, storage);
+                return new LlamaModel(checkpoint.Config, weights, tokenizer, checkpoint.Description, [checkpoint, .. storage]);
+            }
+            catch
+            {
+                foreach (var s in storage) s.Dispose();
+                throw;
+            }
         }
         catch
         {
@@ -61,15 +69,15 @@ public static class ModelLoader
         return TokenizerLoader.FromFile(path);
     }
 
-    private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath, bool privateWeights)
+    private static LlamaCheckpoint OpenGguf(string path, string? tokenizerPath)
     {
-        var checkpoint = GgufCheckpointReader.Open(path, privateWeights);
+        var checkpoint = GgufCheckpointReader.Open(path);
         if (tokenizerPath == null) return checkpoint;
         try
         {
             var tokenizer = TokenizerLoader.FromFile(tokenizerPath, checkpoint.Config.VocabSize);
             return new LlamaCheckpoint(checkpoint.Format, checkpoint.Naming, checkpoint.Path, checkpoint.Config, checkpoint.Tensors, tokenizer,
-                checkpoint.Metadata, checkpoint) { PrivateWeights = checkpoint.PrivateWeights };
+                checkpoint.Metadata, checkpoint) { Mapping = checkpoint.Mapping };
         }
         catch
         {

@@ -41,16 +41,6 @@ public sealed unsafe class WeightMatrix
         Interleaved = interleaved;
     }
 
-    /// <summary>Repacks <paramref name="tensor"/>'s bytes in place when this machine has an interleaved layout for
-    /// it (the memory must be a private copy, e.g. a copy-on-write map), and returns the matrix.</summary>
-    public static WeightMatrix RepackInPlace(TensorData tensor)
-    {
-        if (!tensor.IsContiguous || tensor.Dimensions.Length != 2 || !InterleavedLayout.TryGet(tensor.Type, tensor.Rows, tensor.Cols, out var layout))
-            return new WeightMatrix(tensor);
-        layout.Repack(tensor.Parts[0].Data, tensor.Rows, tensor.Cols);
-        return new WeightMatrix(tensor, layout);
-    }
-
     /// <summary>A contiguous matrix at <paramref name="data"/> (rows × cols, ggml order [cols, rows]).</summary>
     public WeightMatrix(string name, GgmlType type, int rows, int cols, byte* data)
         : this(TensorData.Contiguous(name, name, type, [cols, rows], data))

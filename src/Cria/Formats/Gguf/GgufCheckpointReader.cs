@@ -7,11 +7,9 @@ namespace Cria.Formats.Gguf;
 /// <summary>Reads a GGUF file as a <see cref="LlamaCheckpoint"/>: config from <c>llama.*</c> metadata, tensors in place.</summary>
 public static unsafe class GgufCheckpointReader
 {
-    /// <summary>Opens <paramref name="path"/>; <paramref name="privateWeights"/> maps it copy-on-write, so that the
-    /// tensors may be repacked in place for inference (the file is never written).</summary>
-    public static LlamaCheckpoint Open(string path, bool privateWeights = false)
+    public static LlamaCheckpoint Open(string path)
     {
-        var file = GgufFile.Open(path, privateWeights);
+        var file = GgufFile.Open(path);
         try
         {
             var config = GgufConfigReader.ReadConfig(file);
@@ -22,7 +20,7 @@ public static unsafe class GgufCheckpointReader
                 .Where(e => !e.Key.StartsWith("llama.", StringComparison.Ordinal) && !e.Key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal)
                             && e.Key is not ("general.architecture" or "general.alignment" or "general.file_type" or "general.quantization_version"))
                 .ToList();
-            return new LlamaCheckpoint($"GGUF v{file.Version}", "GGUF", path, config, tensors, tokenizer, metadata, file) { PrivateWeights = privateWeights };
+            return new LlamaCheckpoint($"GGUF v{file.Version}", "GGUF", path, config, tensors, tokenizer, metadata, file) { Mapping = file.Mapping };
         }
         catch
         {

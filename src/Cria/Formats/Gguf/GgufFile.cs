@@ -42,9 +42,9 @@ public sealed unsafe class GgufFile : IDisposable
     }
 
     /// <summary>Maps and parses <paramref name="path"/>; throws <see cref="ModelFormatException"/> naming what is wrong.</summary>
-    public static GgufFile Open(string path, bool copyOnWrite = false)
+    public static GgufFile Open(string path)
     {
-        var file = MappedFile.Open(path, copyOnWrite);
+        var file = MappedFile.Open(path);
         try
         {
             return Parse(file);

@@ -2,8 +2,8 @@ using Cria.Tensors.Activations;
 
 namespace Cria.Tensors.Interleaved;
 
-/// <summary>A weight layout that interleaves groups of rows for the decode kernels, made at load by rewriting a
-/// matrix's bytes in place (same size: no lasting memory). Only where it pays: Q4_0, Q4_K and Q8_0 on AVX-512, whose
+/// <summary>A weight layout that interleaves groups of rows for the decode kernels, made at load by rewriting a copy of
+/// a matrix's bytes in place (same size, and the map's pages of it are never touched: no lasting memory). Only where it pays: Q4_0, Q4_K and Q8_0 on AVX-512, whose
 /// row-by-row decode spends more instructions per byte than memory can feed (bench/RESULTS.md).</summary>
 public sealed unsafe class InterleavedLayout
 {
@@ -52,7 +52,7 @@ public sealed unsafe class InterleavedLayout
     {
         layout = type switch { GgmlType.Q4_K => Q4_Kx16Layout, GgmlType.Q8_0 => Q8_0x16Layout, _ => Q4_0x16Layout };
         return layout.Type == type && rows % layout.GroupRows == 0 && cols % TensorTypeInfo.Get(type).BlockElements == 0
-            && SimdTier.Current >= 512 && Environment.GetEnvironmentVariable("CRIA_REPACK") != "0";
+            && SimdTier.Current >= 512 && InterleavedLoader.Enabled;
     }
 
     /// <summary>Every layout, for tests.</summary>

@@ -1,0 +1,60 @@
+using Cria.IO;
+
+namespace Cria.Tensors.Interleaved;
+
+/// <summary>Repacks a model's matrices at load: each one this machine has an interleaved layout for is read from the
+/// file with positioned reads into memory of its own, then rewritten in place there. The map's pages of those tensors
+/// are never touched, so peak memory stays the file's size; the file is only read. Matrices are shared over the cores:
+/// the time goes to first-touch page faults and copying from the page cache, both of which scale.</summary>
+public static unsafe class InterleavedLoader
+{
+    /// <summary><c>CRIA_REPACK=0</c> keeps every matrix as stored.</summary>
+    public static bool Enabled => Environment.GetEnvironmentVariable("CRIA_REPACK") != "0";
+
+    /// <summary>The repacked matrix for each of <paramref name="matrices"/> that has a layout here (keyed by the stored
+    /// one); the buffers that hold them are added to <paramref name="storage"/>, which the model owns.</summary>
+    public static Dictionary<WeightMatrix, WeightMatrix> Repack(MappedFile mapping, IEnumerable<WeightMatrix> matrices, List<IDisposable> storage)
+    {
+        var todo = matrices.Distinct().Where(m => m.IsContiguous && m.Interleaved == null
+            && InterleavedLayout.TryGet(m.Type, m.Rows, m.Cols, out _)).ToArray();
+        var repacked = new WeightMatrix[todo.Length];
+        var buffers = new NativeBuffer?[todo.Length];
+        try
+        {
+            using var handle = File.OpenHandle(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Parallel.For(0, todo.Length, i =>
+            {
+                var stored = todo[i];
+                InterleavedLayout.TryGet(stored.Type, stored.Rows, stored.Cols, out var layout);
+                long offset = stored.Data - mapping.Pointer, bytes = stored.ByteSize;
+                if (offset < 0 || bytes > mapping.Length - offset)
+                    throw new ModelFormatException($"'{mapping.Path}': tensor '{stored.Tensor.SourceName}' lies outside the file");
+                var buffer = buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false);
+                byte* data = (byte*)buffer.Pointer;
+                ReadExactly(handle, mapping.Path, offset, data, bytes);
+                layout.Repack(data, stored.Rows, stored.Cols);
+                var t = stored.Tensor;
+                repacked[i] = new WeightMatrix(TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, data), layout);
+            });
+        }
+        catch
+        {
+            foreach (var b in buffers) b?.Dispose();
+            throw;
+        }
+        storage.AddRange(buffers!);
+        var result = new Dictionary<WeightMatrix, WeightMatrix>(todo.Length);
+        for (int i = 0; i < todo.Length; i++) result[todo[i]] = repacked[i];
+        return result;
+    }
+
+    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, byte* destination, long bytes)
+    {
+        for (long done = 0; done < bytes;)
+        {
+            int read = RandomAccess.Read(handle, new Span<byte>(destination + done, (int)Math.Min(1 << 30, bytes - done)), offset + done);
+            if (read <= 0) throw new ModelFormatException($"'{path}' ended at byte {offset + done} while reading a tensor of {bytes} bytes (the file changed?)");
+            done += read;
+        }
+    }
+}
