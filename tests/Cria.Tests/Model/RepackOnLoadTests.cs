@@ -5,9 +5,9 @@ using Cria.Tests.Infrastructure;
 
 namespace Cria.Tests.Model;
 
-/// <summary>Loading for inference repacks Q4_0 matrices in place where this machine has an interleaved layout for them
-/// (AVX-512), in a copy-on-write map: the file on disk must stay byte for byte what it was, conversions that open the
-/// same file must still see the stored rows, and rows that fill no whole group stay as stored. (That the repacked model
+/// <summary>Loading for inference repacks Q4_0 matrices where this machine has an interleaved layout for them (AVX-512),
+/// into memory of the model's own read from the file: the file on disk must stay byte for byte what it was, and
+/// conversions that open the same file must still see the stored rows. (That the repacked model
 /// still computes llama.cpp's logits is <see cref="LlamaCppDecodePathTests"/>.)</summary>
 public class RepackOnLoadTests
 {
