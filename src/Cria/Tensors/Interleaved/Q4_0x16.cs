@@ -17,36 +17,21 @@ internal static unsafe class Q4_0x16
     private const int ScalesOffset = 256;
 
     /// <summary>Rewrites <paramref name="rows"/> (a multiple of 16) Q4_0 rows of <paramref name="cols"/> elements at
-    /// <paramref name="data"/> in place, group by group (each group keeps its byte range). One thread: the time goes to
-    /// the page faults of the first writes, and two threads faulting in one mapping measured twice as slow.</summary>
-    public static void Repack(byte* data, int rows, int cols)
-    {
-        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_0x16 repacks whole groups of 16 rows, not {rows}", nameof(rows));
-        if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q4_0 rows of {cols} elements are not whole blocks of 32", nameof(cols));
-        long groupBytes = GroupRows * (cols / 32 * 18L);
-        byte[] scratch = GC.AllocateUninitializedArray<byte>(checked((int)groupBytes));
-        fixed (byte* copy = scratch)
-            for (long g = 0; g < rows / GroupRows; g++) RepackGroup(data + g * groupBytes, copy, cols / 32);
-    }
+    /// <paramref name="data"/> in place.</summary>
+    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q4_0x16", GgmlType.Q4_0, data, rows, cols, &RepackBlock);
 
-    private static void RepackGroup(byte* group, byte* copy, int nb)
+    private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
-        long rowBytes = nb * 18L;
-        new ReadOnlySpan<byte>(group, (int)(GroupRows * rowBytes)).CopyTo(new Span<byte>(copy, (int)(GroupRows * rowBytes)));
-        for (int b = 0; b < nb; b++)
+        byte* src = copy + b * 18L;
+        if (SimdTier.Has512)
         {
-            byte* dst = group + (long)b * BlockBytes;
-            byte* src = copy + b * 18L;
-            if (SimdTier.Has512)
-            {
-                Int8Tile.Transpose16(src + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
-                d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-            }
-            else
-                for (int i = 0; i < GroupRows; i++)
-                    for (int k = 0; k < 4; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(src + i * rowBytes + 2 + 4 * k);
-            for (int i = 0; i < GroupRows; i++) *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)(src + i * rowBytes);
+            Int8Tile.Transpose16(src + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
+            d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
         }
+        else
+            for (int i = 0; i < GroupRows; i++)
+                for (int k = 0; k < 4; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(src + i * rowBytes + 2 + 4 * k);
+        for (int i = 0; i < GroupRows; i++) *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)(src + i * rowBytes);
     }
 
     /// <summary>Row <paramref name="row"/> of the interleaved matrix as floats (exactly ggml's Q4_0 dequantisation).</summary>

@@ -17,24 +17,11 @@ internal static unsafe class Q4_Kx16
     private const int ScaleWords = 2048, D = ScaleWords + 192, DMin = D + 32;
 
     /// <summary>Rewrites <paramref name="rows"/> (a multiple of 16) Q4_K rows of <paramref name="cols"/> elements in place.</summary>
-    public static void Repack(byte* data, int rows, int cols)
-    {
-        if (rows % GroupRows != 0) throw new ArgumentException($"Q4_Kx16 repacks whole groups of 16 rows, not {rows}", nameof(rows));
-        if (cols <= 0 || cols % 256 != 0) throw new ArgumentException($"Q4_K rows of {cols} elements are not whole blocks of 256", nameof(cols));
-        int nb = cols / 256;
-        long rowBytes = nb * 144L, groupBytes = GroupRows * rowBytes;
-        byte[] scratch = GC.AllocateUninitializedArray<byte>(checked((int)groupBytes));
-        fixed (byte* copy = scratch)
-            for (long g = 0; g < rows / GroupRows; g++)
-            {
-                byte* group = data + g * groupBytes;
-                new ReadOnlySpan<byte>(group, (int)groupBytes).CopyTo(scratch);
-                for (int b = 0; b < nb; b++) RepackBlock(copy + b * 144L, rowBytes, group + (long)b * BlockBytes);
-            }
-    }
+    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q4_Kx16", GgmlType.Q4_K, data, rows, cols, &RepackBlock);
 
-    private static void RepackBlock(byte* src, long rowBytes, byte* dst)
+    private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
+        byte* src = copy + b * 144L;
         for (int i = 0; i < GroupRows; i++)
         {
             byte* row = src + i * rowBytes;

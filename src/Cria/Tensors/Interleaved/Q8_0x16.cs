@@ -15,37 +15,24 @@ internal static unsafe class Q8_0x16
     public const int BlockBytes = GroupRows * 34;
     private const int ScalesOffset = 512;
 
-    public static void Repack(byte* data, int rows, int cols)
+    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q8_0x16", GgmlType.Q8_0, data, rows, cols, &RepackBlock);
+
+    private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
-        if (rows % GroupRows != 0) throw new ArgumentException($"Q8_0x16 repacks whole groups of 16 rows, not {rows}", nameof(rows));
-        if (cols <= 0 || cols % 32 != 0) throw new ArgumentException($"Q8_0 rows of {cols} elements are not whole blocks of 32", nameof(cols));
-        int nb = cols / 32;
-        long rowBytes = nb * 34L, groupBytes = GroupRows * rowBytes;
-        byte[] scratch = GC.AllocateUninitializedArray<byte>(checked((int)groupBytes));
-        fixed (byte* copy = scratch)
-            for (long g = 0; g < rows / GroupRows; g++)
-            {
-                byte* group = data + g * groupBytes;
-                new ReadOnlySpan<byte>(group, (int)groupBytes).CopyTo(scratch);
-                for (int b = 0; b < nb; b++)
-                {
-                    byte* dst = group + (long)b * BlockBytes;
-                    if (SimdTier.Has512) // the tile's own transpose: 16 bytes of 16 rows at a time
-                    {
-                        Int8Tile.Transpose16(copy + b * 34L + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
-                        d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-                        Int8Tile.Transpose16(copy + b * 34L + 18, rowBytes, out d0, out d1, out d2, out d3);
-                        d0.Store(dst + 256); d1.Store(dst + 320); d2.Store(dst + 384); d3.Store(dst + 448);
-                    }
-                    for (int i = 0; i < GroupRows; i++)
-                    {
-                        byte* block = copy + i * rowBytes + b * 34L;
-                        *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)block;
-                        if (!SimdTier.Has512)
-                            for (int k = 0; k < 8; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(block + 2 + 4 * k);
-                    }
-                }
-            }
+        if (SimdTier.Has512) // the tile's own transpose: 16 bytes of 16 rows at a time
+        {
+            Int8Tile.Transpose16(copy + b * 34L + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
+            d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
+            Int8Tile.Transpose16(copy + b * 34L + 18, rowBytes, out d0, out d1, out d2, out d3);
+            d0.Store(dst + 256); d1.Store(dst + 320); d2.Store(dst + 384); d3.Store(dst + 448);
+        }
+        for (int i = 0; i < GroupRows; i++)
+        {
+            byte* block = copy + i * rowBytes + b * 34L;
+            *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)block;
+            if (!SimdTier.Has512)
+                for (int k = 0; k < 8; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(block + 2 + 4 * k);
+        }
     }
 
     /// <summary>Row <paramref name="row"/> as floats (exactly ggml's Q8_0 dequantisation).</summary>
