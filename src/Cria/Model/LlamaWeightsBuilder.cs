@@ -30,8 +30,27 @@ public static class LlamaWeightsBuilder
             return t.ToFloats();
         }
 
-        var embedding = Matrix("token_embd.weight", c.VocabSize, c.Dim);
-        var output = c.TiedOutput ? embedding : Matrix("output.weight", c.VocabSize, c.Dim);
+        // Every matrix, checked, before any is repacked: (name, rows, cols) of the layers' projections, then the output.
+        var shapes = new List<(string Name, int Rows, int Cols)>();
+        for (int i = 0; i < c.LayerCount; i++)
+        {
+            string b = $"blk.{i}.";
+            shapes.AddRange([(b + "attn_q.weight", c.QueryDim, c.Dim), (b + "attn_k.weight", c.KvDim, c.Dim), (b + "attn_v.weight", c.KvDim, c.Dim),
+                (b + "attn_output.weight", c.Dim, c.QueryDim), (b + "ffn_gate.weight", c.HiddenDim, c.Dim),
+                (b + "ffn_down.weight", c.Dim, c.HiddenDim), (b + "ffn_up.weight", c.HiddenDim, c.Dim)]);
+        }
+        string outputName = c.TiedOutput ? "token_embd.weight" : "output.weight";
+        shapes.Add((outputName, c.VocabSize, c.Dim));
+        var matrices = shapes.ToDictionary(m => m.Name, m => Matrix(m.Name, m.Rows, m.Cols));
+        var embedding = c.TiedOutput ? matrices[outputName] : Matrix("token_embd.weight", c.VocabSize, c.Dim);
+        if (storage != null && checkpoint.Mapping != null && InterleavedLoader.Enabled)
+        {
+            // The matrices a token multiplies; an embedding that is not also the output is only looked up row by row.
+            var repacked = InterleavedLoader.Repack(checkpoint.Mapping, matrices.Values, storage);
+            foreach (var (name, m) in matrices.ToList())
+                if (repacked.TryGetValue(m, out var r)) matrices[name] = r;
+            if (c.TiedOutput) embedding = matrices[outputName];
+        }
         var layers = new LayerWeights[c.LayerCount];
         for (int i = 0; i < layers.Length; i++)
         {
@@ -39,40 +58,23 @@ public static class LlamaWeightsBuilder
             layers[i] = new LayerWeights
             {
                 AttentionNorm = Vector(b + "attn_norm.weight", c.Dim),
-                Query = Matrix(b + "attn_q.weight", c.QueryDim, c.Dim),
-                Key = Matrix(b + "attn_k.weight", c.KvDim, c.Dim),
-                Value = Matrix(b + "attn_v.weight", c.KvDim, c.Dim),
-                Output = Matrix(b + "attn_output.weight", c.Dim, c.QueryDim),
+                Query = matrices[b + "attn_q.weight"],
+                Key = matrices[b + "attn_k.weight"],
+                Value = matrices[b + "attn_v.weight"],
+                Output = matrices[b + "attn_output.weight"],
                 FeedForwardNorm = Vector(b + "ffn_norm.weight", c.Dim),
-                Gate = Matrix(b + "ffn_gate.weight", c.HiddenDim, c.Dim),
-                Down = Matrix(b + "ffn_down.weight", c.Dim, c.HiddenDim),
-                Up = Matrix(b + "ffn_up.weight", c.HiddenDim, c.Dim),
+                Gate = matrices[b + "ffn_gate.weight"],
+                Down = matrices[b + "ffn_down.weight"],
+                Up = matrices[b + "ffn_up.weight"],
             };
         }
-        var weights = new LlamaWeights
+        return new LlamaWeights
         {
             TokenEmbedding = embedding,
             Layers = layers,
             OutputNorm = Vector("output_norm.weight", c.Dim),
-            Output = output,
+            Output = matrices[outputName],
             RopeFrequencyFactors = checkpoint.TryGetTensor("rope_freqs.weight", out _) ? Vector("rope_freqs.weight", c.RopeDim / 2) : null,
-        };
-        if (storage == null || checkpoint.Mapping == null || !InterleavedLoader.Enabled) return weights;
-        // Every matrix a token multiplies; an embedding that is not also the output is only looked up row by row.
-        var multiplied = layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Down, l.Up }).Append(output);
-        var repacked = InterleavedLoader.Repack(checkpoint.Mapping, multiplied, storage);
-        WeightMatrix R(WeightMatrix m) => repacked.TryGetValue(m, out var r) ? r : m;
-        return new LlamaWeights
-        {
-            TokenEmbedding = R(embedding),
-            Layers = layers.Select(l => new LayerWeights
-            {
-                AttentionNorm = l.AttentionNorm, Query = R(l.Query), Key = R(l.Key), Value = R(l.Value), Output = R(l.Output),
-                FeedForwardNorm = l.FeedForwardNorm, Gate = R(l.Gate), Down = R(l.Down), Up = R(l.Up),
-            }).ToArray(),
-            OutputNorm = weights.OutputNorm,
-            Output = R(output),
-            RopeFrequencyFactors = weights.RopeFrequencyFactors,
         };
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Cria.Tensors.Interleaved;
 
 namespace Cria.Tensors;
@@ -49,25 +48,6 @@ public sealed unsafe class WeightMatrix
 
     /// <summary>Row <paramref name="r"/> of a contiguous matrix.</summary>
     public byte* Row(int r) => Data + r * RowBytes;
-
-    /// <summary>Σ W[r, i]·x[i], over every part that holds a piece of row <paramref name="r"/>.</summary>
-    public float DotRow(int r, float* x)
-    {
-        if (Interleaved != null)
-        {
-            float[] row = ArrayPool<float>.Shared.Rent(Cols);
-            DequantizeRow(r, row);
-            float total = 0;
-            for (int i = 0; i < Cols; i++) total += row[i] * x[i];
-            ArrayPool<float>.Shared.Return(row);
-            return total;
-        }
-        if (IsContiguous) return Kernels.Dot(Row(r), x, Cols);
-        float sum = 0;
-        foreach (var p in Tensor.PartSpan)
-            if (r >= p.RowStart && r < p.RowStart + p.Rows) sum += Kernels.Dot(p.Row(r), x + p.ColStart, p.Cols);
-        return sum;
-    }
 
     /// <summary>Dequantises row <paramref name="r"/> into <paramref name="destination"/> (Cols floats).</summary>
     public void DequantizeRow(int r, Span<float> destination)

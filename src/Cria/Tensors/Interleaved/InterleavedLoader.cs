@@ -15,17 +15,17 @@ public static unsafe class InterleavedLoader
     /// one); the buffers that hold them are added to <paramref name="storage"/>, which the model owns.</summary>
     public static Dictionary<WeightMatrix, WeightMatrix> Repack(MappedFile mapping, IEnumerable<WeightMatrix> matrices, List<IDisposable> storage)
     {
-        var todo = matrices.Distinct().Where(m => m.IsContiguous && m.Interleaved == null
-            && InterleavedLayout.TryGet(m.Type, m.Rows, m.Cols, out _)).ToArray();
-        var repacked = new WeightMatrix[todo.Length];
-        var buffers = new NativeBuffer?[todo.Length];
+        var todo = new List<(WeightMatrix Stored, InterleavedLayout Layout)>();
+        foreach (var m in matrices.Distinct())
+            if (m.IsContiguous && m.Interleaved == null && InterleavedLayout.TryGet(m.Type, m.Rows, m.Cols, out var l)) todo.Add((m, l));
+        var repacked = new WeightMatrix[todo.Count];
+        var buffers = new NativeBuffer?[todo.Count];
         try
         {
             using var handle = File.OpenHandle(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            Parallel.For(0, todo.Length, i =>
+            Parallel.For(0, todo.Count, i =>
             {
-                var stored = todo[i];
-                InterleavedLayout.TryGet(stored.Type, stored.Rows, stored.Cols, out var layout);
+                var (stored, layout) = todo[i];
                 long offset = stored.Data - mapping.Pointer, bytes = stored.ByteSize;
                 if (offset < 0 || bytes > mapping.Length - offset)
                     throw new ModelFormatException($"'{mapping.Path}': tensor '{stored.Tensor.SourceName}' lies outside the file");
@@ -43,8 +43,8 @@ public static unsafe class InterleavedLoader
             throw;
         }
         storage.AddRange(buffers!);
-        var result = new Dictionary<WeightMatrix, WeightMatrix>(todo.Length);
-        for (int i = 0; i < todo.Length; i++) result[todo[i]] = repacked[i];
+        var result = new Dictionary<WeightMatrix, WeightMatrix>(todo.Count);
+        for (int i = 0; i < todo.Count; i++) result[todo[i].Stored] = repacked[i];
         return result;
     }
 
