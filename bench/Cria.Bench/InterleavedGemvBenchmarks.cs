@@ -6,8 +6,9 @@ using Cria.Tensors.Interleaved;
 namespace Cria.Bench;
 
 /// <summary>One thread, one token, a 4096 x 4096 weight matrix: the decode step on rows as the file stores them
-/// (quantise x, then DotQ8 per row) against the same rows repacked at load into 16-row interleaved groups (quantise x,
-/// then one Gemv over the groups). GB/s counts the weight bytes, as <see cref="DotQ8Benchmarks"/> does.</summary>
+/// (quantise x, then DotQ8 per row; F16/BF16: the float row dot) against the same rows repacked at load into 16-row
+/// interleaved groups (quantise or scale x, then one Gemv over the groups). GB/s counts the weight bytes, as
+/// <see cref="DotQ8Benchmarks"/> does.</summary>
 public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
 {
     private const int Rows = 4096, Cols = 4096;
@@ -36,7 +37,8 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
         Buffer.MemoryCopy(_rows, _groups, bytes, bytes);
         _layout.Repack(_groups, Rows, Cols);
         _x = (float*)NativeMemory.AlignedAlloc(Cols * 4, 64);
-        _activations = (byte*)NativeMemory.AlignedAlloc((nuint)Tensors.Activations.ActivationLayout.RowBytes(_layout.Dot.ActivationType, Cols), 64);
+        long activationBytes = _layout.FloatActivations ? Cols * sizeof(float) : Tensors.Activations.ActivationLayout.RowBytes(_layout.Dot.ActivationType, Cols);
+        _activations = (byte*)NativeMemory.AlignedAlloc((nuint)activationBytes, 64);
         _y = (float*)NativeMemory.AlignedAlloc(Rows * 4, 64);
         var random = new Random(1);
         for (int i = 0; i < Cols; i++) _x[i] = (float)(random.NextDouble() * 2 - 1);
@@ -46,6 +48,12 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
     public void RowDotQ8()
     {
         long rowBytes = TensorTypeInfo.Get(Type).RowBytes(Cols);
+        if (_layout.FloatActivations)
+        {
+            var dot = BlockKernels.Get(Type, "w").Dot;
+            for (int r = 0; r < Rows; r++) _y[r] = dot(_rows + r * rowBytes, _x, Cols);
+            return;
+        }
         _layout.Dot.QuantizeActivations(_x, _activations, Cols);
         for (int r = 0; r < Rows; r++) _y[r] = _layout.Dot.DotQ8(_rows + r * rowBytes, _activations, Cols);
     }
@@ -53,7 +61,9 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
     [Benchmark]
     public void InterleavedGemv()
     {
-        _layout.Dot.QuantizeActivations(_x, _activations, Cols);
+        if (_layout.FloatActivations)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(new ReadOnlySpan<float>(_x, Cols), _layout.ActivationScale, new Span<float>((float*)_activations, Cols));
+        else _layout.Dot.QuantizeActivations(_x, _activations, Cols);
         _layout.Gemv(_groups, Rows / _layout.GroupRows, _activations, Cols, _y);
     }
 

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Cria.Model;
+using Cria.Quantization;
+using Cria.Tests.Formats.Gguf.Support;
 using Cria.Tensors;
 using Cria.Tests.Infrastructure;
 
@@ -56,5 +58,43 @@ public class RepackOnLoadTests
         float[] expected = b.Process(ids).ToArray();
         float[] actual = a.Process(ids).ToArray();
         Llama2cForwardTests.AssertClose(expected, actual, 1e-5f * expected.Max(Math.Abs), "float path");
+    }
+
+    /// <summary>F16 and BF16 matrices are repacked too (column pairs of 16 rows): decoding token by token (the group
+    /// kernel) and a prompt as one batch (the GEMM over groups; the last token's output projection is a one-token
+    /// product) give the stored rows' logits to float rounding. BF16 is made from the f32 file, as llama-quantize would.</summary>
+    [Theory]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    public void Float16_models_repacked_give_the_stored_rows_logits(string type)
+    {
+        using var dir = new TempDir();
+        string path = type == "F16" ? TestAssets.Path("synthetic-k256-gguf/synth-k256-F16.gguf") : dir.File("bf16.gguf");
+        if (type == "BF16")
+            GgufQuantizer.Quantize(TestAssets.Path("synthetic-k256-gguf/synth-k256-f32.gguf"), path,
+                new QuantizeOptions { FileType = LlamaFileType.MostlyBF16, Pure = true, Threads = 1 });
+        using var repacked = LlamaModel.Load(path);
+        using var checkpoint = ModelLoader.OpenCheckpoint(path);
+        using var stored = new LlamaModel(checkpoint.Config, LlamaWeightsBuilder.Build(checkpoint), null, "stored");
+        var q = repacked.Weights.Layers[0].Query;
+        if (SimdTier.Current >= 512) Assert.Equal(type + "x16", q.Interleaved?.Name);
+        else Assert.Null(q.Interleaved);
+        Assert.Equal(q.Interleaved?.Name, repacked.Weights.Output.Interleaved?.Name);
+        int[] ids = [1, 403, 407, 261, 378, 9];
+        var options = new ContextOptions { ContextLength = 16 };
+        using (var a = new LlamaContext(repacked, options))
+        using (var b = new LlamaContext(stored, options))
+        {
+            float[] expected = b.Process(ids).ToArray();
+            Llama2cForwardTests.AssertClose(expected, a.Process(ids).ToArray(), 1e-5f * expected.Max(Math.Abs), $"{type} batch");
+        }
+        using (var a = new LlamaContext(repacked, options))
+        using (var b = new LlamaContext(stored, options))
+            foreach (int id in ids)
+            {
+                float[] expected = b.Process([id]).ToArray();
+                float[] actual = a.Process([id]).ToArray();
+                Llama2cForwardTests.AssertClose(expected, actual, 1e-5f * expected.Max(Math.Abs), $"{type} decode");
+            }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cria.IO;
 
 namespace Cria.Tensors.Interleaved;
@@ -8,11 +9,13 @@ namespace Cria.Tensors.Interleaved;
 /// the time goes to first-touch page faults and copying from the page cache, both of which scale.</summary>
 public static unsafe class InterleavedLoader
 {
+    private const long ChunkBytes = 256 << 10; // stored rows read at a time: within L2 with their repacked copy
+
     /// <summary><c>CRIA_REPACK=0</c> keeps every matrix as stored.</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("CRIA_REPACK") != "0";
 
-    /// <summary>The repacked matrix for each of <paramref name="matrices"/> that has a layout here (keyed by the stored
-    /// one); the buffers that hold them are added to <paramref name="storage"/>, which the model owns.</summary>
+    /// <summary>The repacked matrix for each of <paramref name="matrices"/> that has a layout here and whose values it
+    /// can take (keyed by the stored one); the buffers that hold them are added to <paramref name="storage"/>, which the model owns.</summary>
     public static Dictionary<WeightMatrix, WeightMatrix> Repack(MappedFile mapping, IEnumerable<WeightMatrix> matrices, List<IDisposable> storage)
     {
         var todo = new List<(WeightMatrix Stored, InterleavedLayout Layout)>();
@@ -31,8 +34,12 @@ public static unsafe class InterleavedLoader
                     throw new ModelFormatException($"'{mapping.Path}': tensor '{stored.Tensor.SourceName}' lies outside the file");
                 var buffer = buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false);
                 byte* data = (byte*)buffer.Pointer;
-                ReadExactly(handle, mapping.Path, offset, data, bytes);
-                layout.Repack(data, stored.Rows, stored.Cols);
+                if (!ReadRepacked(handle, mapping.Path, offset, stored, layout, data))
+                {
+                    buffers[i] = null; // values the layout cannot take (an fp16 inf/NaN): the stored rows serve
+                    buffer.Dispose();
+                    return;
+                }
                 var t = stored.Tensor;
                 repacked[i] = new WeightMatrix(TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, data), layout);
             });
@@ -42,10 +49,37 @@ public static unsafe class InterleavedLoader
             foreach (var b in buffers) b?.Dispose();
             throw;
         }
-        storage.AddRange(buffers!);
+        foreach (var b in buffers)
+            if (b != null) storage.Add(b);
         var result = new Dictionary<WeightMatrix, WeightMatrix>(todo.Count);
-        for (int i = 0; i < todo.Count; i++) result[todo[i].Stored] = repacked[i];
+        for (int i = 0; i < todo.Count; i++)
+            if (repacked[i] != null) result[todo[i].Stored] = repacked[i];
         return result;
+    }
+
+    /// <summary>Reads the stored matrix a few groups at a time into a scratch that stays in cache, and repacks each
+    /// piece from there into <paramref name="destination"/>: the new memory is written once, not read back.</summary>
+    private static bool ReadRepacked(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, WeightMatrix stored,
+        InterleavedLayout layout, byte* destination)
+    {
+        long groupBytes = layout.GroupRows * stored.RowBytes;
+        int groups = (int)Math.Clamp(ChunkBytes / groupBytes, 1, stored.Rows / layout.GroupRows);
+        byte* scratch = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
+        try
+        {
+            for (int row = 0; row < stored.Rows; row += groups * layout.GroupRows)
+            {
+                int rows = Math.Min(groups * layout.GroupRows, stored.Rows - row);
+                long at = row * stored.RowBytes;
+                ReadExactly(handle, path, offset + at, scratch, rows * stored.RowBytes);
+                if (!layout.RepackFrom(scratch, destination + at, rows, stored.Cols)) return false;
+            }
+            return true;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(scratch);
+        }
     }
 
     private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, byte* destination, long bytes)

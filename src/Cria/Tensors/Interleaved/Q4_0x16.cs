@@ -16,9 +16,13 @@ internal static unsafe class Q4_0x16
     public const int BlockBytes = GroupRows * 18;
     private const int ScalesOffset = 256;
 
-    /// <summary>Rewrites <paramref name="rows"/> (a multiple of 16) Q4_0 rows of <paramref name="cols"/> elements at
-    /// <paramref name="data"/> in place.</summary>
-    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q4_0x16", GgmlType.Q4_0, data, rows, cols, &RepackBlock);
+    /// <summary>Repacks <paramref name="rows"/> (a multiple of 16) stored rows of <paramref name="cols"/> elements from
+    /// <paramref name="source"/> into <paramref name="destination"/> (not overlapping).</summary>
+    public static bool RepackRows(byte* source, byte* destination, int rows, int cols)
+    {
+        InterleavedRepack.Groups("Q4_0x16", GgmlType.Q4_0, source, destination, rows, cols, &RepackBlock);
+        return true;
+    }
 
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {

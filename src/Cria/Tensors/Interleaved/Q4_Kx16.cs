@@ -16,8 +16,13 @@ internal static unsafe class Q4_Kx16
     public const int BlockBytes = GroupRows * 144;
     private const int ScaleWords = 2048, D = ScaleWords + 192, DMin = D + 32;
 
-    /// <summary>Rewrites <paramref name="rows"/> (a multiple of 16) Q4_K rows of <paramref name="cols"/> elements in place.</summary>
-    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q4_Kx16", GgmlType.Q4_K, data, rows, cols, &RepackBlock);
+    /// <summary>Repacks <paramref name="rows"/> (a multiple of 16) stored rows of <paramref name="cols"/> elements from
+    /// <paramref name="source"/> into <paramref name="destination"/> (not overlapping).</summary>
+    public static bool RepackRows(byte* source, byte* destination, int rows, int cols)
+    {
+        InterleavedRepack.Groups("Q4_Kx16", GgmlType.Q4_K, source, destination, rows, cols, &RepackBlock);
+        return true;
+    }
 
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {

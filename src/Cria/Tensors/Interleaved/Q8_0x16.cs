@@ -15,7 +15,13 @@ internal static unsafe class Q8_0x16
     public const int BlockBytes = GroupRows * 34;
     private const int ScalesOffset = 512;
 
-    public static void Repack(byte* data, int rows, int cols) => InterleavedRepack.Groups("Q8_0x16", GgmlType.Q8_0, data, rows, cols, &RepackBlock);
+    /// <summary>Repacks <paramref name="rows"/> (a multiple of 16) stored rows of <paramref name="cols"/> elements from
+    /// <paramref name="source"/> into <paramref name="destination"/> (not overlapping).</summary>
+    public static bool RepackRows(byte* source, byte* destination, int rows, int cols)
+    {
+        InterleavedRepack.Groups("Q8_0x16", GgmlType.Q8_0, source, destination, rows, cols, &RepackBlock);
+        return true;
+    }
 
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {

@@ -3,13 +3,16 @@ using Cria.Tensors.Activations;
 
 namespace Cria.Tensors.Kernels;
 
-/// <summary>A matmul input quantised to 8-bit blocks, one buffer per <see cref="ActivationType"/>: made once per
-/// dispatch and shared by every matrix on that input (q/k/v, gate/up), grown only when a batch needs more.</summary>
+/// <summary>A matmul input quantised to 8-bit blocks, one buffer per <see cref="ActivationType"/> (and one for the input
+/// scaled by a power of two, which F16 groups read): made once per dispatch and shared by every matrix on that input
+/// (q/k/v, gate/up), grown only when a batch needs more.</summary>
 internal sealed unsafe class ActivationBuffers : IDisposable
 {
     private const int Types = 3;
-    private readonly NativeBuffer?[] _buffers = new NativeBuffer?[Types];
-    private readonly bool[] _current = new bool[Types];
+    private const int ScaledSlot = Types;
+    private readonly NativeBuffer?[] _buffers = new NativeBuffer?[Types + 1];
+    private readonly bool[] _current = new bool[Types + 1];
+    private float _scale;
 
     /// <summary>Forgets what was quantised: the next input is a new one.</summary>
     public void Reset() => Array.Clear(_current);
@@ -20,20 +23,45 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     {
         int slot = Slot(kernels.ActivationType);
         rowBytes = ActivationLayout.RowBytes(kernels.ActivationType, cols);
-        var buffer = _buffers[slot];
         if (!_current[slot])
         {
-            long floats = (rowBytes * tokens + sizeof(float) - 1) / sizeof(float);
-            if (buffer == null || buffer.Length < floats)
-            {
-                buffer?.Dispose();
-                _buffers[slot] = buffer = new NativeBuffer(floats, clear: false);
-            }
-            byte* dst = (byte*)buffer.Pointer;
+            byte* dst = (byte*)Buffer(slot, rowBytes * tokens);
             for (int t = 0; t < tokens; t++) kernels.QuantizeActivations(x + (long)t * xStride, dst + t * rowBytes, cols);
             _current[slot] = true;
         }
-        return (byte*)buffer!.Pointer;
+        return (byte*)_buffers[slot]!.Pointer;
+    }
+
+    /// <summary>The rows of <paramref name="x"/> times <paramref name="scale"/> (a power of two: exact), or x itself for 1.</summary>
+    public float* GetScaled(float scale, float* x, int xStride, int tokens, int cols, out long rowBytes)
+    {
+        if (scale == 1f)
+        {
+            rowBytes = (long)xStride * sizeof(float);
+            return x;
+        }
+        rowBytes = (long)cols * sizeof(float);
+        if (!_current[ScaledSlot] || _scale != scale)
+        {
+            float* dst = (float*)Buffer(ScaledSlot, rowBytes * tokens);
+            for (int t = 0; t < tokens; t++)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(new ReadOnlySpan<float>(x + (long)t * xStride, cols), scale, new Span<float>(dst + (long)t * cols, cols));
+            _current[ScaledSlot] = true;
+            _scale = scale;
+        }
+        return _buffers[ScaledSlot]!.Pointer;
+    }
+
+    private float* Buffer(int slot, long bytes)
+    {
+        long floats = (bytes + sizeof(float) - 1) / sizeof(float);
+        var buffer = _buffers[slot];
+        if (buffer == null || buffer.Length < floats)
+        {
+            buffer?.Dispose();
+            _buffers[slot] = buffer = new NativeBuffer(floats, clear: false);
+        }
+        return buffer.Pointer;
     }
 
     private static int Slot(ActivationType type) => type switch

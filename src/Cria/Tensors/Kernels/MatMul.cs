@@ -10,7 +10,8 @@ namespace Cria.Tensors.Kernels;
 /// <summary>y[t, r] = W[r] · x[t] for a batch of tokens, for up to three matrices that share the input (q/k/v,
 /// gate/up) in one dispatch: their rows are split over the worker pool together. Quantised weights multiply the
 /// input quantised once to 8-bit blocks (integer dot products, as llama.cpp); float weights go through a packed GEMM
-/// when there are enough tokens; otherwise each weight row is reused for a tile of tokens while it is hot in cache.</summary>
+/// when there are enough tokens; otherwise each weight row is reused for a tile of tokens while it is hot in cache.
+/// Matrices repacked at load into 16-row groups (<see cref="InterleavedLayout"/>) take their layout's kernels.</summary>
 public sealed unsafe class MatMul : ParallelJob, IDisposable
 {
     private const int TokenTile = 16;   // tokens sharing one pass over a chunk of rows
@@ -115,8 +116,20 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         _path[i] = RowPath.FloatDot;
         if (w.Interleaved is { } layout)
         {
-            // Interleaved groups must start on a group boundary of the dispatch's rows (chunks are aligned to 16).
-            if (_int8Dot != false && _firstRow[i] % layout.GroupRows == 0)
+            // Interleaved groups must start on a group boundary of the dispatch's rows (chunks are aligned to 16);
+            // otherwise, and for quantised groups on the float path, rows are dequantised one at a time.
+            bool aligned = _firstRow[i] % layout.GroupRows == 0;
+            if (aligned && layout.FloatActivations && _tokens >= MinGemmTokens)
+            {
+                _path[i] = RowPath.FloatGemm;
+                _gemm[i] = layout.Gemm;
+            }
+            else if (aligned && layout.FloatActivations)
+            {
+                _path[i] = RowPath.Interleaved;
+                _act[i] = (nint)_activations.GetScaled(layout.ActivationScale, _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
+            }
+            else if (aligned && _int8Dot != false)
             {
                 _path[i] = RowPath.Interleaved;
                 _act[i] = (nint)_activations.Get(layout.Dot, _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
@@ -161,7 +174,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
             switch (_path[i])
             {
                 case RowPath.FloatGemm:
-                    _gemm[i].Multiply(w.Row(r0), w.RowBytes, r1 - r0, _x, _xStride, _tokens, w.Cols, y + r0, _yStride[i], GemmScratch(worker));
+                    _gemm[i].Multiply(w.Data + r0 * w.RowBytes, w.RowBytes, r1 - r0, _x, _xStride, _tokens, w.Cols, y + r0, _yStride[i], GemmScratch(worker));
                     break;
                 case RowPath.QuantizedTile:
                     _quantized[i].DotQ8Tile(w.Row(r0), w.RowBytes, r1 - r0, (byte*)_act[i], _actRowBytes[i], _tokens, w.Cols, y + r0, _yStride[i]);

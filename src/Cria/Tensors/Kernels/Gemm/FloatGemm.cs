@@ -53,6 +53,19 @@ internal static unsafe class FloatGemm<T> where T : struct, IElementLoader
         }
     }
 
+    /// <summary><see cref="Multiply"/> on AVX-512 with a packer of the caller's, for weights in a layout of their own
+    /// (<see cref="Interleaved.HalfPairsx16{T}"/>); rows and columns as that packer needs them.</summary>
+    internal static void Multiply512<TPacker>(byte* w, long wRowBytes, int rows, float* x, long xStride, int tokens, int cols,
+        float* y, long yStride, float* scratch) where TPacker : struct, IGemmPacker
+    {
+        if (SimdTier.Current < 512) throw new InvalidOperationException($"{typeof(TPacker).Name} needs AVX-512");
+        ArgumentOutOfRangeException.ThrowIfNegative(rows);
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(cols);
+        if (rows == 0 || tokens == 0 || cols == 0) return;
+        Run<GemmVector512, Vector512<float>, TPacker>(4, w, wRowBytes, rows, x, xStride, tokens, cols, y, yStride, scratch);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TOps, TVector, TPacker>(int panelVectors, byte* w, long wRowBytes, int rows, float* x, long xStride,
         int tokens, int cols, float* y, long yStride, float* panel)
@@ -70,7 +83,7 @@ internal static unsafe class FloatGemm<T> where T : struct, IElementLoader
             for (int k0 = 0; k0 < cols; k0 += BlockColumns)
             {
                 int kc = Math.Min(BlockColumns, cols - k0);
-                TPacker.Pack(w + r0 * wRowBytes + (long)k0 * T.ElementBytes, wRowBytes, panelRowsUsed, kc, panel, vectors * lanes);
+                TPacker.Pack(w + r0 * wRowBytes, wRowBytes, panelRowsUsed, k0, kc, panel, vectors * lanes);
                 var block = new Block(panel, kc, x + k0, xStride, tokens, y + r0, yStride, panelRowsUsed, k0 > 0, partial);
                 switch (vectors)
                 {

@@ -2,23 +2,25 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Cria.Tensors.Formats;
+using Cria.Tensors.Interleaved;
 
 namespace Cria.Tensors.Kernels.Gemm;
 
 /// <summary>Packs a block of stored weights into the micro-kernel's panel: converted exactly to float32 and transposed
-/// to k-major, panel[k · stride + r] = W[r, k], with rows from <c>rows</c> up to <c>stride</c> zero. Packing happens
+/// to k-major, panel[k · stride + r] = W[r, k0 + k], with rows from <c>rows</c> up to <c>stride</c> zero (w is the
+/// panel's first row at column 0: the packer knows where column k0 lies in its layout). Packing happens
 /// once per (row panel, k-block) and the panel then serves every token, so fp16/bf16 conversion costs nothing per token.</summary>
 internal unsafe interface IGemmPacker
 {
-    static abstract void Pack(byte* w, long rowBytes, int rows, int kc, float* panel, int stride);
+    static abstract void Pack(byte* w, long rowBytes, int rows, int k0, int kc, float* panel, int stride);
 }
 
 /// <summary>One element at a time: the scalar and 128-bit bodies, and the column tails of the wide packers.</summary>
 internal unsafe struct GemmPackElementwise<T> : IGemmPacker where T : struct, IElementLoader
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(byte* w, long rowBytes, int rows, int kc, float* panel, int stride) =>
-        PackColumns(w, rowBytes, rows, 0, kc, panel, stride);
+    public static void Pack(byte* w, long rowBytes, int rows, int k0, int kc, float* panel, int stride) =>
+        PackColumns(w + (long)k0 * T.ElementBytes, rowBytes, rows, 0, kc, panel, stride);
 
     /// <summary>Packs columns [k0, k1) only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -39,8 +41,9 @@ internal unsafe struct GemmPackElementwise<T> : IGemmPacker where T : struct, IE
 internal unsafe struct GemmPack512<T> : IGemmPacker where T : struct, IElementLoader
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(byte* w, long rowBytes, int rows, int kc, float* panel, int stride)
+    public static void Pack(byte* w, long rowBytes, int rows, int k0, int kc, float* panel, int stride)
     {
+        w += (long)k0 * T.ElementBytes;
         int kFull = kc & ~15;
         for (int g = 0; g < stride; g += 16)
         {
@@ -115,8 +118,9 @@ internal unsafe struct GemmPack512<T> : IGemmPacker where T : struct, IElementLo
 internal unsafe struct GemmPack256<T> : IGemmPacker where T : struct, IElementLoader
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(byte* w, long rowBytes, int rows, int kc, float* panel, int stride)
+    public static void Pack(byte* w, long rowBytes, int rows, int k0, int kc, float* panel, int stride)
     {
+        w += (long)k0 * T.ElementBytes;
         int kFull = kc & ~7;
         for (int g = 0; g < stride; g += 8)
         {
@@ -158,5 +162,26 @@ internal unsafe struct GemmPack256<T> : IGemmPacker where T : struct, IElementLo
         Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * stride);
         Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * stride);
         Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * stride);
+    }
+}
+
+/// <summary>AVX-512, weights repacked into 16-row groups of F16/BF16 pairs (<see cref="HalfPairsx16{T}"/>): each vector
+/// splits into two 16-row columns of the panel, converted exactly; no transpose. Rows come in whole groups.</summary>
+internal unsafe struct GemmPackPairs512<T> : IGemmPacker where T : struct, IHalfPairs
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack(byte* w, long rowBytes, int rows, int k0, int kc, float* panel, int stride)
+    {
+        for (int g = 0; g < stride; g += 16)
+        {
+            byte* p = w + g * rowBytes + 32L * k0; // group g/16 of the panel, column pair k0/2
+            float* dst = panel + g;
+            for (int k = 0; k < kc; k += 2, p += 64, dst += 2 * stride)
+            {
+                T.SplitExact(Vector512.Load((uint*)p), out var even, out var odd);
+                even.Store(dst);
+                odd.Store(dst + stride);
+            }
+        }
     }
 }
