@@ -97,4 +97,34 @@ public class RepackOnLoadTests
                 Llama2cForwardTests.AssertClose(expected, actual, 1e-5f * expected.Max(Math.Abs), $"{type} decode");
             }
     }
+
+    /// <summary>An fp16 inf in one matrix keeps that matrix's stored rows (their exact conversion carries the inf
+    /// through, as llama.cpp's does), while the other matrices are still repacked.</summary>
+    [Fact]
+    public unsafe void An_fp16_matrix_holding_an_inf_keeps_its_stored_rows()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("inf.gguf");
+        System.IO.File.Copy(TestAssets.Path("synthetic-k256-gguf/synth-k256-F16.gguf"), path);
+        long offset;
+        using (var gguf = Cria.Formats.Gguf.GgufFile.Open(path))
+        {
+            var info = gguf.Tensors.Single(t => t.Name == "blk.0.attn_q.weight");
+            offset = gguf.TensorData(info) - gguf.Mapping.Pointer;
+        }
+        using (var f = new FileStream(path, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = offset + 2 * 37; // row 0, column 37
+            f.Write([0x00, 0x7C]);       // +inf
+        }
+        using var model = LlamaModel.Load(path);
+        var layer = model.Weights.Layers[0];
+        Assert.Null(layer.Query.Interleaved);
+        if (SimdTier.Current >= 512) Assert.Equal("F16x16", layer.Key.Interleaved?.Name);
+        var row = new float[layer.Query.Cols];
+        layer.Query.DequantizeRow(0, row);
+        Assert.Equal(float.PositiveInfinity, row[37]);
+        using var context = new LlamaContext(model, new ContextOptions { ContextLength = 16 });
+        Assert.Equal(model.Config.VocabSize, context.Process([1, 2]).Length);
+    }
 }
