@@ -3,8 +3,8 @@ using Cria.Tensors.Kernels.Gemm;
 
 namespace Cria.Tensors.Interleaved;
 
-/// <summary>A weight layout that interleaves groups of rows for the decode kernels, made at load by rewriting a copy of
-/// a matrix's bytes in place (same size, and the map's pages of it are never touched: no lasting memory). Only where it
+/// <summary>A weight layout that interleaves groups of rows for the decode kernels, made at load from the file's bytes
+/// into memory of the model's own (same size, and the map's pages of it are never touched: no lasting memory). Only where it
 /// pays: Q4_0, Q4_K, Q6_K, Q8_0, F16 and BF16 on AVX-512, whose row-by-row decode spends more instructions per byte than
 /// memory can feed (bench/RESULTS.md).</summary>
 public sealed unsafe class InterleavedLayout

@@ -4,7 +4,7 @@ using Cria.IO;
 namespace Cria.Tensors.Interleaved;
 
 /// <summary>Repacks a model's matrices at load: each one this machine has an interleaved layout for is read from the
-/// file with positioned reads into memory of its own, then rewritten in place there. The map's pages of those tensors
+/// file with positioned reads, a few groups at a time, and written repacked into memory of its own. The map's pages of those tensors
 /// are never touched, so peak memory stays the file's size; the file is only read. Matrices are shared over the cores:
 /// the time goes to first-touch page faults and copying from the page cache, both of which scale.</summary>
 public static unsafe class InterleavedLoader
