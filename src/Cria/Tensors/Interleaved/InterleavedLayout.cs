@@ -99,7 +99,7 @@ public sealed unsafe class InterleavedLayout
             GgmlType.BF16 => BF16x16Layout,
             _ => Q4_0x16Layout,
         };
-        return layout.Type == type && rows % layout.GroupRows == 0 && cols > 0 && cols % layout.ColumnStep == 0
+        return layout.Type == type && rows > 0 && rows % layout.GroupRows == 0 && cols > 0 && cols % layout.ColumnStep == 0
             && SimdTier.Current >= 512 && InterleavedLoader.Enabled;
     }
 

@@ -10,6 +10,7 @@ namespace Cria.Tensors.Interleaved;
 public static unsafe class InterleavedLoader
 {
     private const long ChunkBytes = 256 << 10; // stored rows read at a time: within L2 with their repacked copy
+    private const long PieceBytes = 8 << 20;   // rows a core takes at a time
 
     /// <summary><c>CRIA_REPACK=0</c> keeps every matrix as stored.</summary>
     public static bool Enabled => Environment.GetEnvironmentVariable("CRIA_REPACK") != "0";
@@ -21,65 +22,75 @@ public static unsafe class InterleavedLoader
         var todo = new List<(WeightMatrix Stored, InterleavedLayout Layout)>();
         foreach (var m in matrices.Distinct())
             if (m.IsContiguous && m.Interleaved == null && InterleavedLayout.TryGet(m.Type, m.Rows, m.Cols, out var l)) todo.Add((m, l));
-        var repacked = new WeightMatrix[todo.Count];
         var buffers = new NativeBuffer?[todo.Count];
+        var refused = new bool[todo.Count];
+        // Pieces of whole groups from every matrix, so the cores share even the largest one (a tied embedding is a
+        // fifth of a 1B model) to the end instead of one core finishing it alone.
+        var pieces = new List<(int Matrix, int Row, int Rows)>();
+        long scratchBytes = 0;
         try
         {
-            using var handle = File.OpenHandle(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            Parallel.For(0, todo.Count, i =>
+            for (int i = 0; i < todo.Count; i++)
             {
                 var (stored, layout) = todo[i];
                 long offset = stored.Data - mapping.Pointer, bytes = stored.ByteSize;
                 if (offset < 0 || bytes > mapping.Length - offset)
                     throw new ModelFormatException($"'{mapping.Path}': tensor '{stored.Tensor.SourceName}' lies outside the file");
-                var buffer = buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false);
-                byte* data = (byte*)buffer.Pointer;
-                if (!ReadRepacked(handle, mapping.Path, offset, stored, layout, data))
-                {
-                    buffers[i] = null; // values the layout cannot take (an fp16 inf/NaN): the stored rows serve
-                    buffer.Dispose();
-                    return;
-                }
-                var t = stored.Tensor;
-                repacked[i] = new WeightMatrix(TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, data), layout);
-            });
+                buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false);
+                long groupBytes = layout.GroupRows * stored.RowBytes;
+                scratchBytes = Math.Max(scratchBytes, ChunkGroups(groupBytes, stored.Rows / layout.GroupRows) * groupBytes);
+                int pieceRows = (int)Math.Clamp(PieceBytes / groupBytes, 1, stored.Rows / layout.GroupRows) * layout.GroupRows;
+                for (int row = 0; row < stored.Rows; row += pieceRows) pieces.Add((i, row, Math.Min(pieceRows, stored.Rows - row)));
+            }
+            using var handle = File.OpenHandle(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            Parallel.For(0, pieces.Count, () => (nint)NativeMemory.AlignedAlloc((nuint)scratchBytes, 64), (k, _, scratch) =>
+            {
+                var (i, row, rows) = pieces[k];
+                var (stored, layout) = todo[i];
+                if (!Volatile.Read(ref refused[i]) && !ReadRepacked(handle, mapping.Path, stored.Data - mapping.Pointer, stored, layout,
+                        row, rows, (byte*)buffers[i]!.Pointer, (byte*)scratch))
+                    Volatile.Write(ref refused[i], true); // values the layout cannot take (an fp16 inf/NaN): the stored rows serve
+                return scratch;
+            }, scratch => NativeMemory.AlignedFree((void*)scratch));
         }
         catch
         {
             foreach (var b in buffers) b?.Dispose();
             throw;
         }
-        foreach (var b in buffers)
-            if (b != null) storage.Add(b);
         var result = new Dictionary<WeightMatrix, WeightMatrix>(todo.Count);
         for (int i = 0; i < todo.Count; i++)
-            if (repacked[i] != null) result[todo[i].Stored] = repacked[i];
+        {
+            if (refused[i])
+            {
+                buffers[i]!.Dispose();
+                continue;
+            }
+            storage.Add(buffers[i]!);
+            var t = todo[i].Stored.Tensor;
+            result[todo[i].Stored] = new WeightMatrix(TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, (byte*)buffers[i]!.Pointer), todo[i].Layout);
+        }
         return result;
     }
 
-    /// <summary>Reads the stored matrix a few groups at a time into a scratch that stays in cache, and repacks each
-    /// piece from there into <paramref name="destination"/>: the new memory is written once, not read back.</summary>
+    /// <summary>Groups read at a time: about <see cref="ChunkBytes"/>, at least one.</summary>
+    private static long ChunkGroups(long groupBytes, int groups) => Math.Clamp(ChunkBytes / groupBytes, 1, groups);
+
+    /// <summary>Reads rows [<paramref name="row"/>, + <paramref name="rows"/>) of the stored matrix a few groups at a time
+    /// into <paramref name="scratch"/>, which stays in cache, and repacks each piece from there into
+    /// <paramref name="destination"/> (the whole matrix's buffer): the new memory is written once, not read back.</summary>
     private static bool ReadRepacked(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, WeightMatrix stored,
-        InterleavedLayout layout, byte* destination)
+        InterleavedLayout layout, int row, int rows, byte* destination, byte* scratch)
     {
-        long groupBytes = layout.GroupRows * stored.RowBytes;
-        int groups = (int)Math.Clamp(ChunkBytes / groupBytes, 1, stored.Rows / layout.GroupRows);
-        byte* scratch = (byte*)NativeMemory.AlignedAlloc((nuint)(groups * groupBytes), 64);
-        try
+        int step = (int)ChunkGroups(layout.GroupRows * stored.RowBytes, stored.Rows / layout.GroupRows) * layout.GroupRows;
+        for (int end = row + rows; row < end; row += step)
         {
-            for (int row = 0; row < stored.Rows; row += groups * layout.GroupRows)
-            {
-                int rows = Math.Min(groups * layout.GroupRows, stored.Rows - row);
-                long at = row * stored.RowBytes;
-                ReadExactly(handle, path, offset + at, scratch, rows * stored.RowBytes);
-                if (!layout.RepackFrom(scratch, destination + at, rows, stored.Cols)) return false;
-            }
-            return true;
+            int n = Math.Min(step, end - row);
+            long at = row * stored.RowBytes;
+            ReadExactly(handle, path, offset + at, scratch, n * stored.RowBytes);
+            if (!layout.RepackFrom(scratch, destination + at, n, stored.Cols)) return false;
         }
-        finally
-        {
-            NativeMemory.AlignedFree(scratch);
-        }
+        return true;
     }
 
     private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, byte* destination, long bytes)
