@@ -28,16 +28,8 @@ internal static unsafe class HalfPairsx16<T> where T : struct, IHalfPairs
         for (long g = 0; g < rows / GroupRows; g++)
         {
             byte* stored = source + g * groupBytes, group = destination + g * groupBytes;
-            if (SimdTier.Has512)
-                for (int j = 0; j < cols / 8; j++) // 16 bytes (four words) of each row → four vectors
-                {
-                    Int8Tile.Transpose16(stored + 16 * j, rowBytes, out var d0, out var d1, out var d2, out var d3);
-                    byte* dst = group + 256L * j;
-                    d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-                }
-            else
-                for (int i = 0; i < GroupRows; i++)
-                    for (int p = 0; p < cols / 2; p++) *(uint*)(group + 64L * p + 4 * i) = *(uint*)(stored + i * rowBytes + 4 * p);
+            for (int j = 0; j < cols / 8; j++) // 16 bytes (four words) of each row → four vectors
+                InterleavedRepack.Words4(stored + 16 * j, rowBytes, group + 256L * j, 64);
         }
         return true;
     }

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Cria.Tensors.Formats;
+
 namespace Cria.Tensors.Interleaved;
 
 /// <summary>The loop every quantised layout's repack shares: checks, then group by group (each keeps its byte range)
@@ -23,5 +27,22 @@ internal static unsafe class InterleavedRepack
             byte* stored = source + g * groupBytes, group = destination + g * groupBytes;
             for (int b = 0; b < nb; b++) block(stored, rowBytes, b, group + b * blockBytes);
         }
+    }
+
+    /// <summary>Four consecutive 32-bit words (the 16 bytes at <paramref name="source"/>) of each of 16 rows
+    /// <paramref name="rowBytes"/> apart, as four 64-byte vectors at <paramref name="destination"/> + k · <paramref name="stride"/>
+    /// whose lane i holds word k of row i: the transpose every layout's repack is made of (AVX-512, or word by word).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Words4(byte* source, long rowBytes, byte* destination, int stride)
+    {
+        if (SimdTier.Has512)
+        {
+            Int8Tile.Transpose16(source, rowBytes, out var d0, out var d1, out var d2, out var d3);
+            d0.Store(destination); d1.Store(destination + stride); d2.Store(destination + 2 * stride); d3.Store(destination + 3 * stride);
+            return;
+        }
+        for (int i = 0; i < GroupRows; i++)
+            for (int k = 0; k < 4; k++)
+                *(uint*)(destination + k * stride + 4 * i) = Unsafe.ReadUnaligned<uint>(source + i * rowBytes + 4 * k);
     }
 }

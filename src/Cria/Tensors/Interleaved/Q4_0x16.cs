@@ -27,14 +27,7 @@ internal static unsafe class Q4_0x16
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
         byte* src = copy + b * 18L;
-        if (SimdTier.Has512)
-        {
-            Int8Tile.Transpose16(src + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
-            d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-        }
-        else
-            for (int i = 0; i < GroupRows; i++)
-                for (int k = 0; k < 4; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(src + i * rowBytes + 2 + 4 * k);
+        InterleavedRepack.Words4(src + 2, rowBytes, dst, 64);
         for (int i = 0; i < GroupRows; i++) *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)(src + i * rowBytes);
     }
 

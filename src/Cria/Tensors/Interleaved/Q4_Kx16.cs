@@ -27,12 +27,14 @@ internal static unsafe class Q4_Kx16
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
         byte* src = copy + b * 144L;
+        for (int c = 0; c < 4; c++) // words 0…7 of chunk c: bytes of qs[32c…]
+        {
+            InterleavedRepack.Words4(src + 16 + 32 * c, rowBytes, dst + 512 * c, 64);
+            InterleavedRepack.Words4(src + 32 + 32 * c, rowBytes, dst + 512 * c + 256, 64);
+        }
         for (int i = 0; i < GroupRows; i++)
         {
             byte* row = src + i * rowBytes;
-            for (int c = 0; c < 4; c++)
-                for (int k = 0; k < 8; k++) // word k of chunk c: bytes 4k…4k+3 of qs[32c…]
-                    *(uint*)(dst + 512 * c + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(row + 16 + 32 * c + 4 * k);
             for (int k = 0; k < 3; k++) *(uint*)(dst + ScaleWords + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(row + 4 + 4 * k);
             *(ushort*)(dst + D + 2 * i) = *(ushort*)row;
             *(ushort*)(dst + DMin + 2 * i) = *(ushort*)(row + 2);

@@ -44,22 +44,11 @@ internal static unsafe class Q6_Kx16
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
         byte* src = copy + b * 210L;
-        if (SimdTier.Has512)
-        {
-            // Runs of four consecutive words of each row: the scales, and per quarter its ql, ql + 32 and qh words.
-            Int8Tile.Transpose16(src + 192, rowBytes, out var d0, out var d1, out var d2, out var d3);
-            d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-            for (int v = 4; v < 52; v += 12)
-                for (int which = 0; which < 3; which++)
-                {
-                    Int8Tile.Transpose16(src + WordOffset(v + which), rowBytes, out d0, out d1, out d2, out d3);
-                    byte* p = dst + 64 * (v + which);
-                    d0.Store(p); d1.Store(p + StepBytes); d2.Store(p + 2 * StepBytes); d3.Store(p + 3 * StepBytes);
-                }
-        }
-        else
-            for (int v = 0; v < 52; v++)
-                for (int i = 0; i < GroupRows; i++) *(uint*)(dst + 64 * v + 4 * i) = Unsafe.ReadUnaligned<uint>(src + i * rowBytes + WordOffset(v));
+        // Runs of four consecutive words of each row: the scales, and per quarter its ql, ql + 32 and qh words.
+        InterleavedRepack.Words4(src + 192, rowBytes, dst, 64);
+        for (int v = 4; v < 52; v += 12)
+            for (int which = 0; which < 3; which++)
+                InterleavedRepack.Words4(src + WordOffset(v + which), rowBytes, dst + 64 * (v + which), StepBytes);
         for (int i = 0; i < GroupRows; i++) *(ushort*)(dst + D + 2 * i) = *(ushort*)(src + i * rowBytes + 208);
     }
 

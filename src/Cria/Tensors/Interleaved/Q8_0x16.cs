@@ -25,20 +25,10 @@ internal static unsafe class Q8_0x16
 
     private static void RepackBlock(byte* copy, long rowBytes, int b, byte* dst)
     {
-        if (SimdTier.Has512) // the tile's own transpose: 16 bytes of 16 rows at a time
-        {
-            Int8Tile.Transpose16(copy + b * 34L + 2, rowBytes, out var d0, out var d1, out var d2, out var d3);
-            d0.Store(dst); d1.Store(dst + 64); d2.Store(dst + 128); d3.Store(dst + 192);
-            Int8Tile.Transpose16(copy + b * 34L + 18, rowBytes, out d0, out d1, out d2, out d3);
-            d0.Store(dst + 256); d1.Store(dst + 320); d2.Store(dst + 384); d3.Store(dst + 448);
-        }
-        for (int i = 0; i < GroupRows; i++)
-        {
-            byte* block = copy + i * rowBytes + b * 34L;
-            *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)block;
-            if (!SimdTier.Has512)
-                for (int k = 0; k < 8; k++) *(uint*)(dst + 64 * k + 4 * i) = Unsafe.ReadUnaligned<uint>(block + 2 + 4 * k);
-        }
+        byte* src = copy + b * 34L;
+        InterleavedRepack.Words4(src + 2, rowBytes, dst, 64);
+        InterleavedRepack.Words4(src + 18, rowBytes, dst + 256, 64);
+        for (int i = 0; i < GroupRows; i++) *(ushort*)(dst + ScalesOffset + 2 * i) = *(ushort*)(src + i * rowBytes);
     }
 
     /// <summary>Row <paramref name="row"/> as floats (exactly ggml's Q8_0 dequantisation).</summary>
