@@ -9,7 +9,7 @@ using Cria.Tensors;
 
 namespace Cria.Cli.Commands;
 
-/// <summary><c>cria bench MODEL [--prompt-tokens 512] [--gen-tokens 128] [--threads 1,2] [--reps 5] [--json]</c>: llama-bench's
+/// <summary><c>cria bench MODEL [--prompt-tokens 512] [--gen-tokens 128] [--threads 1,2] [--reps 5] [--batch-size 256] [--json]</c>: llama-bench's
 /// pp/tg tests, mean ± standard deviation of tokens/s, plus load time and peak RSS.</summary>
 public static class BenchCommand
 {
@@ -21,8 +21,9 @@ public static class BenchCommand
         var generate = new Option<int>("--gen-tokens", "-n") { Description = "Tokens of the tg test (0 = skip)", DefaultValueFactory = _ => 128 };
         var threads = new Option<string>("--threads", "-t") { Description = "Comma-separated thread counts", DefaultValueFactory = _ => Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture) };
         var reps = new Option<int>("--reps", "-r") { Description = "Timed repetitions of each test (after one warm-up)", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch-size", "-b") { Description = "Prompt tokens per forward pass, as llama-bench's -ub (a longer prompt takes several)", DefaultValueFactory = _ => ContextOptions.DefaultBatchSize };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a 'tests' array instead of a table" };
-        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, json, machine };
+        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, batch, json, machine };
         command.SetAction(parse =>
         {
             var threadCounts = ParseThreads(parse.GetValue(threads)!);
@@ -36,7 +37,7 @@ public static class BenchCommand
             var clock = Stopwatch.StartNew();
             using var llama = LlamaModel.Load(path);
             double loadMs = clock.Elapsed.TotalMilliseconds;
-            var bench = new ModelBenchmark(llama) { Repetitions = parse.GetValue(reps) };
+            var bench = new ModelBenchmark(llama) { Repetitions = parse.GetValue(reps), BatchSize = parse.GetValue(batch) };
             string size = $"{ModelBytes(llama) / (double)(1L << 30):F2} GiB";
             long parameters = LlamaPresets.ParameterCount(llama.Config);
             bool asJson = parse.GetValue(json);
@@ -57,6 +58,7 @@ public static class BenchCommand
                 {
                     ["test"] = r.Test,
                     ["n_threads"] = r.Threads,
+                    ["n_ubatch"] = bench.BatchSize,
                     ["n_tokens"] = r.Tokens,
                     ["avg_ts"] = r.Mean,
                     ["stddev_ts"] = r.StandardDeviation,

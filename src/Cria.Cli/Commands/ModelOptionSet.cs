@@ -8,7 +8,7 @@ public sealed class ModelOptionSet
 {
     private readonly Option<string?> _tokenizer = new("--tokenizer") { Description = "A tokenizer file to use instead of the model's own (needed for llama2.c checkpoints without one beside them)" };
     private readonly Option<int> _contextSize = new("--ctx-size", "-c") { Description = $"Context length (default: the model's, at most {Cria.Model.ContextOptions.DefaultMaxContext})" };
-    private readonly Option<int> _batchSize = new("--batch-size", "-b") { Description = "Prompt tokens per forward pass", DefaultValueFactory = _ => 512 };
+    private readonly Option<int> _batchSize = new("--batch-size", "-b") { Description = "Prompt tokens per forward pass", DefaultValueFactory = _ => ContextOptions.DefaultBatchSize };
     private readonly Option<int> _threads = new("--threads", "-t") { Description = "Threads for the kernels (default: one per processor)" };
 
     public void AddTo(Command command)

@@ -29,6 +29,8 @@ public sealed class ModelBenchmark(LlamaModel model)
 {
     public int Repetitions { get; init; } = 5;
     public ulong Seed { get; init; } = 1234;
+    /// <summary>Most prompt tokens one forward pass takes (llama-bench's <c>-ub</c>); a longer prompt goes in several.</summary>
+    public int BatchSize { get; init; } = ContextOptions.DefaultBatchSize;
 
     /// <summary>Runs pp (if <paramref name="promptTokens"/> &gt; 0) then tg (if <paramref name="generatedTokens"/> &gt; 0)
     /// for each thread count.</summary>
@@ -36,6 +38,7 @@ public sealed class ModelBenchmark(LlamaModel model)
     {
         if (promptTokens < 0 || generatedTokens < 0) throw new CriaException("token counts must be 0 or more");
         if (Repetitions < 1) throw new CriaException($"repetitions must be at least 1, got {Repetitions}");
+        if (BatchSize < 1) throw new CriaException($"the batch size must be at least 1, got {BatchSize}");
         var results = new List<BenchmarkTest>();
         foreach (int threads in threadCounts)
         {
@@ -55,7 +58,7 @@ public sealed class ModelBenchmark(LlamaModel model)
     private BenchmarkTest PromptProcessing(int n, int threads)
     {
         int[] tokens = RandomTokens(n);
-        using var context = new LlamaContext(model, new ContextOptions { ContextLength = n, BatchSize = Math.Min(n, 512), Threads = threads });
+        using var context = new LlamaContext(model, new ContextOptions { ContextLength = n, BatchSize = Math.Min(n, BatchSize), Threads = threads });
         var samples = new List<double>();
         for (int rep = -1; rep < Repetitions; rep++)
         {

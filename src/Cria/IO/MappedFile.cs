@@ -62,6 +62,22 @@ public sealed unsafe class MappedFile : IDisposable
         return new ReadOnlySpan<byte>(Pointer + offset, length);
     }
 
+    /// <summary>Copies the bytes at <paramref name="offset"/> into <paramref name="destination"/> with a positioned read,
+    /// not through the map: the map's pages of what is read once (a header, a norm) would otherwise stay resident.</summary>
+    public void Read(long offset, Span<byte> destination)
+    {
+        if (offset < 0 || offset > Length - destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range {offset}+{destination.Length} is outside '{Path}' ({Length} bytes)");
+        using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        while (!destination.IsEmpty)
+        {
+            int read = RandomAccess.Read(handle, destination, offset);
+            if (read == 0) throw new CriaException($"'{Path}' became shorter while it was read");
+            destination = destination[read..];
+            offset += read;
+        }
+    }
+
     public void Dispose()
     {
         if (_view != null && _pointer != null)

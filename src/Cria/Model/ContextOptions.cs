@@ -7,7 +7,7 @@ public sealed record ContextOptions
     public int ContextLength { get; init; }
 
     /// <summary>Most tokens one forward pass processes as a matrix; longer prompts go through in batches this size.</summary>
-    public int BatchSize { get; init; } = 512;
+    public int BatchSize { get; init; } = DefaultBatchSize;
 
     /// <summary>Threads taking part in kernels (the caller included); 0 = one per processor.</summary>
     public int Threads { get; init; }
@@ -19,4 +19,8 @@ public sealed record ContextOptions
     public bool? QuantizeActivations { get; init; }
 
     public const int DefaultMaxContext = 4096;
+
+    /// <summary>256, not llama.cpp's 512: prompts go as fast (weights are re-read once per 256 tokens, a few percent
+    /// of the arithmetic) and the batch buffers take half the memory (bench/RESULTS.md, "Memory").</summary>
+    public const int DefaultBatchSize = 256;
 }

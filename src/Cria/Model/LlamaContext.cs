@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Cria.IO;
 using Cria.Model.Jobs;
+using Cria.Tensors;
 using Cria.Tensors.Kernels;
 using Cria.Threading;
 
@@ -22,7 +23,13 @@ public sealed unsafe class LlamaContext : IDisposable
     private readonly AttentionJob _attention;
     private readonly SwiGluJob _swiglu;
     private readonly ForwardProfile? _profile = ForwardProfile.Enabled ? new ForwardProfile() : null;
-    private readonly NativeBuffer _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits;
+    private readonly NativeBuffer _x, _xb, _q, _k, _v, _att, _gate, _up, _ffnOut, _cos, _sin, _logits;
+    private readonly int _ffnTokens; // tokens whose hidden layer is held at once: the two largest buffers, kept small
+
+    /// <summary>Tokens whose feed-forward hidden layer is held at once. That layer (2 × tokens × 8192 floats for a 1B
+    /// model) was the largest buffer; 64 tokens still reuse each quantised weight block enough to keep the tiles as
+    /// fast, while the float GEMM, which converts each weight panel per call, needs 128 (bench/RESULTS.md, "Memory").</summary>
+    internal static int FeedForwardTokens(GgmlType gateType) => gateType is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 128 : 64;
 
     public LlamaModel Model { get; }
     /// <summary>How many positions the KV cache holds.</summary>
@@ -59,8 +66,10 @@ public sealed unsafe class LlamaContext : IDisposable
         _k = new NativeBuffer((long)b * _c.KvDim);
         _v = new NativeBuffer((long)b * _c.KvDim);
         _att = new NativeBuffer((long)b * _c.QueryDim);
-        _gate = new NativeBuffer((long)b * _c.HiddenDim);
-        _up = new NativeBuffer((long)b * _c.HiddenDim);
+        _ffnTokens = Math.Min(b, FeedForwardTokens(_w.Layers[0].Gate.Type));
+        _gate = new NativeBuffer((long)_ffnTokens * _c.HiddenDim);
+        _up = new NativeBuffer((long)_ffnTokens * _c.HiddenDim);
+        _ffnOut = new NativeBuffer((long)_ffnTokens * _c.Dim);
         _cos = new NativeBuffer((long)b * (_c.RopeDim / 2));
         _sin = new NativeBuffer((long)b * (_c.RopeDim / 2));
         _logits = new NativeBuffer(_c.VocabSize);
@@ -155,15 +164,19 @@ public sealed unsafe class LlamaContext : IDisposable
             _norm.Set(x, xb, layer.FeedForwardNorm, _c.RmsEps, dim);
             _pool.Run(_norm, n);
             profile?.Mark(ForwardProfile.Step.Norm);
-            _matmul.Run(layer.Gate, _gate.Pointer, layer.Up, _up.Pointer, xb, n);
-            profile?.Mark(ForwardProfile.Step.GateUpMatmul);
-            _swiglu.Set(_gate.Pointer, _up.Pointer);
-            _pool.Run(_swiglu, n);
-            profile?.Mark(ForwardProfile.Step.SwiGlu);
-            _matmul.Run(layer.Down, _gate.Pointer, xb, n);
-            profile?.Mark(ForwardProfile.Step.DownMatmul);
-            AddInPlace(x, xb, n * dim);
-            profile?.Mark(ForwardProfile.Step.Residual);
+            for (int t0 = 0; t0 < n; t0 += _ffnTokens)
+            {
+                int m = Math.Min(_ffnTokens, n - t0);
+                _matmul.Run(layer.Gate, _gate.Pointer, layer.Up, _up.Pointer, xb + (long)t0 * dim, m);
+                profile?.Mark(ForwardProfile.Step.GateUpMatmul);
+                _swiglu.Set(_gate.Pointer, _up.Pointer);
+                _pool.Run(_swiglu, m);
+                profile?.Mark(ForwardProfile.Step.SwiGlu);
+                _matmul.Run(layer.Down, _gate.Pointer, _ffnOut.Pointer, m);
+                profile?.Mark(ForwardProfile.Step.DownMatmul);
+                AddInPlace(x + (long)t0 * dim, _ffnOut.Pointer, m * dim);
+                profile?.Mark(ForwardProfile.Step.Residual);
+            }
         }
         Position += n;
 
@@ -186,6 +199,6 @@ public sealed unsafe class LlamaContext : IDisposable
         _pool.Dispose();
         _matmul.Dispose();
         _cache.Dispose();
-        foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _gate, _up, _cos, _sin, _logits }) b.Dispose();
+        foreach (var b in new[] { _x, _xb, _q, _k, _v, _att, _gate, _up, _ffnOut, _cos, _sin, _logits }) b.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using Cria.IO;
 using Cria.Tensors;
 using Cria.Tensors.Interleaved;
 
@@ -27,7 +28,7 @@ public static class LlamaWeightsBuilder
             var t = checkpoint.Tensor(name);
             if (t.ElementCount != length || t.Dimensions[0] != length)
                 throw new ModelFormatException($"{checkpoint.Description}: tensor '{t.SourceName}' has shape {Shape(t)}, expected {length}");
-            return t.ToFloats();
+            return checkpoint.Mapping is { } map && t.IsContiguous && InMap(map, t) ? ReadFloats(map, t) : t.ToFloats();
         }
 
         // Every matrix, checked, before any is repacked: (name, rows, cols) of the layers' projections, then the output.
@@ -76,6 +77,20 @@ public static class LlamaWeightsBuilder
             Output = matrices[outputName],
             RopeFrequencyFactors = checkpoint.TryGetTensor("rope_freqs.weight", out _) ? Vector("rope_freqs.weight", c.RopeDim / 2) : null,
         };
+    }
+
+    // Read, not mapped: a norm is 8 KB, but touching it maps the 64 KB around it for the model's life.
+    private static unsafe bool InMap(MappedFile map, TensorData t)
+    {
+        long offset = t.Parts[0].Data - map.Pointer;
+        return offset >= 0 && t.ByteSize <= map.Length - offset;
+    }
+
+    private static unsafe float[] ReadFloats(MappedFile map, TensorData t)
+    {
+        var bytes = new byte[t.ByteSize];
+        map.Read(t.Parts[0].Data - map.Pointer, bytes);
+        fixed (byte* p = bytes) return TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, p).ToFloats();
     }
 
     // Rows x columns, outermost first (as PyTorch prints it), whatever order the file stores.

@@ -34,7 +34,11 @@ public static class ModelLoader
             try
             {
                 var weights = LlamaWeightsBuilder.Build(checkpoint, storage);
-                return new LlamaModel(checkpoint.Config, weights, tokenizer, checkpoint.Description, [checkpoint, .. storage]);
+                var model = new LlamaModel(checkpoint.Config, weights, tokenizer, checkpoint.Description, [checkpoint, .. storage]);
+                // Parsing leaves tens of MiB of garbage and free heap behind, which the GC would keep committed for
+                // the life of the model; an aggressive collection (a few ms) gives it back to the OS.
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                return model;
             }
             catch
             {

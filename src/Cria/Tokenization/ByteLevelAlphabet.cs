@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Cria.Tokenization;
 
 /// <summary>GPT-2's reversible byte ↔ character mapping (<c>bytes_to_unicode</c>), with which Hugging Face
@@ -35,6 +37,30 @@ internal static class ByteLevelAlphabet
             bytes[i] = (byte)b;
         }
         badIndex = -1;
+        return true;
+    }
+
+    /// <summary>As <see cref="TryRead(ReadOnlySpan{char}, out byte[], out int)"/> from the spelling's UTF-8 (valid
+    /// UTF-8 assumed); <paramref name="bad"/> is the first character outside the alphabet.</summary>
+    public static bool TryReadUtf8(ReadOnlySpan<byte> spelled, out byte[] bytes, out Rune bad)
+    {
+        Span<byte> read = spelled.Length <= 256 ? stackalloc byte[spelled.Length] : new byte[spelled.Length];
+        int count = 0;
+        while (!spelled.IsEmpty)
+        {
+            Rune.DecodeFromUtf8(spelled, out Rune rune, out int used);
+            int b = rune.Value < CharToByte.Length ? CharToByte[rune.Value] : -1;
+            if (b < 0)
+            {
+                bad = rune;
+                bytes = [];
+                return false;
+            }
+            read[count++] = (byte)b;
+            spelled = spelled[used..];
+        }
+        bad = default;
+        bytes = read[..count].ToArray();
         return true;
     }
 

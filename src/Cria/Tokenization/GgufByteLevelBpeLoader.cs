@@ -35,15 +35,16 @@ internal static class GgufByteLevelBpeLoader
         string? pre = md.GetString("tokenizer.ggml.pre");
         if (pre == null || !Llama3PreNames.Contains(pre))
             throw new ModelFormatException($"{source}: tokenizer.ggml.pre is '{pre ?? "missing"}'; only Llama 3's pre-tokenizer ('llama-bpe') is supported");
-        string[] tokens = md.GetArray<string>("tokenizer.ggml.tokens") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.tokens' is missing");
+        // As UTF-8, not strings: 128k tokens and 280k merges would otherwise be ~30 MB of objects held with the model.
+        var tokens = md.GetUtf8Strings("tokenizer.ggml.tokens") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.tokens' is missing");
         long[] rawTypes = md.GetIntArray("tokenizer.ggml.token_type") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.token_type' is missing");
-        string[] merges = md.GetArray<string>("tokenizer.ggml.merges") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.merges' is missing");
-        if (rawTypes.Length != tokens.Length)
-            throw new ModelFormatException($"{source}: 'tokenizer.ggml.token_type' has {rawTypes.Length} entries for {tokens.Length} tokens");
+        var merges = md.GetUtf8Strings("tokenizer.ggml.merges") ?? throw new ModelFormatException($"{source}: metadata 'tokenizer.ggml.merges' is missing");
+        if (rawTypes.Length != tokens.Count)
+            throw new ModelFormatException($"{source}: 'tokenizer.ggml.token_type' has {rawTypes.Length} entries for {tokens.Count} tokens");
 
-        var bytes = new byte[tokens.Length][];
-        var types = new TokenType[tokens.Length];
-        for (int id = 0; id < tokens.Length; id++)
+        var bytes = new byte[tokens.Count][];
+        var types = new TokenType[tokens.Count];
+        for (int id = 0; id < tokens.Count; id++)
         {
             types[id] = rawTypes[id] switch
             {
@@ -51,11 +52,11 @@ internal static class GgufByteLevelBpeLoader
                 (long)TokenType.Control => TokenType.Control,
                 (long)TokenType.UserDefined => TokenType.UserDefined,
                 (long)TokenType.Unused => TokenType.Unused, // padding ("[PAD128256]") that llama.cpp's converter adds
-                _ => throw new ModelFormatException($"{source}: token {id} ('{tokens[id]}') has type {rawTypes[id]}; a gpt2 vocabulary here has only normal (1), control (3), user-defined (4) and unused (5) tokens"),
+                _ => throw new ModelFormatException($"{source}: token {id} ('{tokens.GetString(id)}') has type {rawTypes[id]}; a gpt2 vocabulary here has only normal (1), control (3), user-defined (4) and unused (5) tokens"),
             };
-            if (types[id] != TokenType.Normal) bytes[id] = Encoding.UTF8.GetBytes(tokens[id]);
-            else if (!ByteLevelAlphabet.TryRead(tokens[id], out bytes[id], out int bad))
-                throw new ModelFormatException($"{source}: token {id} '{tokens[id]}' has U+{(int)tokens[id][bad]:X4}, which is not a byte-level character");
+            if (types[id] != TokenType.Normal) bytes[id] = tokens[id].ToArray();
+            else if (!ByteLevelAlphabet.TryReadUtf8(tokens[id], out bytes[id], out Rune bad))
+                throw new ModelFormatException($"{source}: token {id} '{tokens.GetString(id)}' has U+{bad.Value:X4}, which is not a byte-level character");
         }
 
         var extraEnd = new List<int>();
@@ -76,23 +77,23 @@ internal static class GgufByteLevelBpeLoader
             ExtraEndOfGenerationIds = extraEnd,
             ChatTemplate = md.GetString("tokenizer.chat_template"),
         });
-        CheckMerges(merges, tokenizer, source);
+        CheckMerges(merges, tokens, tokenizer, source);
         return tokenizer;
     }
 
-    /// <summary>The merges must be the ones the ranks imply, in order (see <see cref="RankMerges"/>).</summary>
-    private static void CheckMerges(string[] merges, TiktokenTokenizer tokenizer, string source)
+    /// <summary>The merges must be the ones the ranks imply, in order (see <see cref="RankMerges"/>), each spelled as
+    /// the two tokens' spellings in the file with a space between.</summary>
+    private static void CheckMerges(Utf8StringList merges, Utf8StringList tokens, TiktokenTokenizer tokenizer, string source)
     {
         IReadOnlyList<(int Left, int Right)> expected = tokenizer.Merges;
-        if (merges.Length != expected.Count)
-            throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges' has {merges.Length} merges but the tokens' ranks imply {expected.Count}");
-        for (int i = 0; i < merges.Length; i++)
+        if (merges.Count != expected.Count)
+            throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges' has {merges.Count} merges but the tokens' ranks imply {expected.Count}");
+        for (int i = 0; i < merges.Count; i++)
         {
-            string left = tokenizer.TokenText(expected[i].Left), right = tokenizer.TokenText(expected[i].Right);
-            string merge = merges[i];
-            if (merge.Length != left.Length + 1 + right.Length || !merge.StartsWith(left, StringComparison.Ordinal) || merge[left.Length] != ' '
-                || !merge.EndsWith(right, StringComparison.Ordinal))
-                throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges'[{i}] is '{merge}' but the tokens' ranks imply '{left} {right}'; " +
+            ReadOnlySpan<byte> left = tokens[expected[i].Left], right = tokens[expected[i].Right], merge = merges[i];
+            if (merge.Length != left.Length + 1 + right.Length || !merge.StartsWith(left) || merge[left.Length] != (byte)' ' || !merge.EndsWith(right))
+                throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges'[{i}] is '{merges.GetString(i)}' but the tokens' ranks imply " +
+                                               $"'{tokenizer.TokenText(expected[i].Left)} {tokenizer.TokenText(expected[i].Right)}'; " +
                                                "only vocabularies whose merges follow their ranks (tiktoken-style, as Llama 3's) are supported");
         }
     }

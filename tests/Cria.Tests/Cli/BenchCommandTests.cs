@@ -25,6 +25,27 @@ public class BenchCommandTests
         Assert.True(doc.RootElement.GetProperty("peak_rss_bytes").GetInt64() > 0);
         Assert.True(doc.RootElement.GetProperty("load_ms").GetDouble() > 0);
         Assert.Equal("Q8_0", doc.RootElement.GetProperty("model_type").GetString());
+        Assert.All(tests, t => Assert.Equal(256, t.GetProperty("n_ubatch").GetInt32()));
+    }
+
+    [Fact]
+    public void A_prompt_longer_than_the_batch_size_runs_and_reports_it()
+    {
+        var r = CliRunner.Run("bench", TestAssets.Path("stories260K-gguf/stories260K-Q8_0.gguf"), "-p", "100", "-n", "0", "-t", "1", "-r", "1", "-b", "32", "--json");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var test = doc.RootElement.GetProperty("tests").EnumerateArray().Single();
+        Assert.Equal("pp100", test.GetProperty("test").GetString());
+        Assert.Equal(32, test.GetProperty("n_ubatch").GetInt32());
+        Assert.True(test.GetProperty("avg_ts").GetDouble() > 0);
+    }
+
+    [Fact]
+    public void A_batch_size_below_one_is_a_one_line_error()
+    {
+        var r = CliRunner.Run("bench", TestAssets.Path("stories260K-gguf/stories260K-Q8_0.gguf"), "-b", "0");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("batch size must be at least 1", r.Stderr);
     }
 
     [Fact]

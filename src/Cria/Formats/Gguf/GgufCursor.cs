@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using System.Text.Unicode;
 
 namespace Cria.Formats.Gguf;
 
@@ -7,18 +8,22 @@ namespace Cria.Formats.Gguf;
 /// of the file, so a truncated or hostile file fails with the offset and the field that did not fit.</summary>
 internal unsafe ref struct GgufCursor
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-
     private readonly byte* _start;
-    private readonly long _length;
+    private readonly long _available; // bytes at _start: the file's first bytes, or all of them
+    private readonly long _length;    // the file's
     private readonly string _path;
 
     public long Position { get; private set; }
     public long Remaining => _length - Position;
 
-    public GgufCursor(byte* start, long length, string path)
+    public GgufCursor(byte* start, long length, string path) : this(start, length, length, path) { }
+
+    /// <summary>A cursor over the first <paramref name="available"/> bytes of a file of <paramref name="length"/>:
+    /// a read past them but within the file throws <see cref="NeedMoreBytesException"/>.</summary>
+    public GgufCursor(byte* start, long available, long length, string path)
     {
         _start = start;
+        _available = Math.Min(available, length);
         _length = length;
         _path = path;
         Position = 0;
@@ -36,6 +41,7 @@ internal unsafe ref struct GgufCursor
         if (count < 0 || count > Remaining)
             throw Error($"truncated: {field} needs {count} bytes at offset {Position}, but the file has {_length} bytes");
         if (count > int.MaxValue) throw Error($"{field} needs {count} bytes at offset {Position}, more than one read can take");
+        if (count > _available - Position) throw new NeedMoreBytesException();
         var span = new ReadOnlySpan<byte>(_start + Position, (int)count);
         Position += count;
         return span;
@@ -69,20 +75,17 @@ internal unsafe ref struct GgufCursor
         return (long)n;
     }
 
-    public string String(string field)
+    public string String(string field) => Encoding.UTF8.GetString(StringBytes(field));
+
+    /// <summary>A string's bytes, checked to be valid UTF-8.</summary>
+    public ReadOnlySpan<byte> StringBytes(string field)
     {
         long at = Position;
         long length = Count(field + " length", 1);
         if (length > MaxStringBytes) throw Error($"{field} at offset {at} is {length} bytes long, more than the {MaxStringBytes} allowed");
         var bytes = Take(length, field);
-        try
-        {
-            return StrictUtf8.GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            throw Error($"{field} at offset {at} is not valid UTF-8");
-        }
+        if (!Utf8.IsValid(bytes)) throw Error($"{field} at offset {at} is not valid UTF-8");
+        return bytes;
     }
 
     public void Seek(long position)
@@ -91,3 +94,6 @@ internal unsafe ref struct GgufCursor
         Position = position;
     }
 }
+
+/// <summary>The header goes on past the bytes read so far (<see cref="GgufCursor"/>): read more and parse again.</summary>
+internal sealed class NeedMoreBytesException : Exception;

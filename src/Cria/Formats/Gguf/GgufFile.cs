@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Cria.IO;
 
 namespace Cria.Formats.Gguf;
@@ -58,9 +59,36 @@ public sealed unsafe class GgufFile : IDisposable
 
     private static GgufFile Parse(MappedFile file)
     {
-        var header = GgufParser.Parse(file.Pointer, file.Length, file.Path);
+        var header = ParseHeader(file);
         return new GgufFile(file, header.Version, header.Alignment, header.DataOffset, header.Metadata, header.Tensors);
     }
+
+    // Read, not mapped: a Llama 3 vocabulary makes an 8 MB header, whose map pages would stay resident with the model.
+    // The first read usually holds it all; a longer header is read again, four times as much each time.
+    private static GgufHeader ParseHeader(MappedFile file)
+    {
+        for (long size = Math.Min(file.Length, FirstHeaderRead); ; size = Math.Min(file.Length, 4 * size))
+        {
+            if (size > MaxHeaderRead) return GgufParser.Parse(file.Pointer, file.Length, file.Path);
+            byte* buffer = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, size));
+            try
+            {
+                file.Read(0, new Span<byte>(buffer, (int)size));
+                return GgufParser.Parse(buffer, size, file.Length, file.Path);
+            }
+            catch (NeedMoreBytesException)
+            {
+                // parse again from a larger read
+            }
+            finally
+            {
+                NativeMemory.Free(buffer);
+            }
+        }
+    }
+
+    private const long FirstHeaderRead = 4 << 20;
+    private const long MaxHeaderRead = 256 << 20; // beyond, the map serves (a header this size is hostile or absurd)
 
     public bool TryGetTensor(string name, out GgufTensorInfo tensor) => _tensorsByName.TryGetValue(name, out tensor!);
 

@@ -51,15 +51,26 @@ public sealed class GgufMetadata
             : throw new ModelFormatException($"metadata '{key}' should be an array but is {v.Type}");
     }
 
+    /// <summary>A string array as UTF-8, without a .NET string per item (a vocabulary's tokens and merges).</summary>
+    internal Utf8StringList? GetUtf8Strings(string key)
+    {
+        if (!TryGet(key, out var v)) return null;
+        if (v.Value is GgufArray { ElementType: GgufValueType.String, Utf8Strings: { } strings }) return strings;
+        return v.Value is GgufArray a
+            ? throw new ModelFormatException($"metadata '{key}' should be an array of String but holds {a.ElementType}")
+            : throw new ModelFormatException($"metadata '{key}' should be an array but is {v.Type}");
+    }
+
     /// <summary>An integer array whatever its stored integer width (token types are int32 in most files, but not all).</summary>
     public long[]? GetIntArray(string key)
     {
         if (!TryGet(key, out var v)) return null;
         if (v.Value is not GgufArray a) throw new ModelFormatException($"metadata '{key}' should be an array but is {v.Type}");
+        if (a.ElementType == GgufValueType.Int32 && a.Items is int[] ints) return Array.ConvertAll(ints, i => (long)i); // the usual width, without boxing each item
         var result = new long[a.Length];
         for (int i = 0; i < result.Length; i++)
         {
-            if (!new GgufValue(a.ElementType, a.Items.GetValue(i)!).TryGetInt64(out result[i]))
+            if (!new GgufValue(a.ElementType, a.Item(i)).TryGetInt64(out result[i]))
                 throw new ModelFormatException($"metadata '{key}' should be an integer array but holds {a.ElementType}");
         }
         return result;

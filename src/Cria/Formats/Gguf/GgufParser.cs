@@ -16,9 +16,13 @@ internal static unsafe class GgufParser
         fixed (byte* p = bytes) return Parse(p, bytes.Length, name);
     }
 
-    public static GgufHeader Parse(byte* start, long length, string path)
+    public static GgufHeader Parse(byte* start, long length, string path) => Parse(start, length, length, path);
+
+    /// <summary>Parses the header from the first <paramref name="available"/> bytes of a file of <paramref name="length"/>
+    /// bytes; throws <see cref="NeedMoreBytesException"/> if the header goes on past them.</summary>
+    public static GgufHeader Parse(byte* start, long available, long length, string path)
     {
-        var c = new GgufCursor(start, length, path);
+        var c = new GgufCursor(start, available, length, path);
         if (length == 0) throw c.Error("the file is empty");
         if (length < 4 || c.U32("magic") != GgufFile.Magic) throw c.Error("not a GGUF file (no 'GGUF' magic at the start)");
         uint version = c.U32("version");
@@ -141,7 +145,7 @@ internal static unsafe class GgufParser
         if (count > Array.MaxLength) throw c.Error($"array '{key}' has {count} items, more than .NET arrays can hold");
         int n = (int)count;
         string item = $"item of array '{key}'";
-        Array items = elementType switch
+        Array? items = elementType switch
         {
             GgufValueType.UInt8 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.U8(k)),
             GgufValueType.Int8 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.I8(k)),
@@ -151,13 +155,33 @@ internal static unsafe class GgufParser
             GgufValueType.Int32 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.I32(k)),
             GgufValueType.Float32 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.F32(k)),
             GgufValueType.Bool => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.Bool(k)),
-            GgufValueType.String => FillGrowing(n, ref c, item, static (ref GgufCursor r, string k, int _) => r.String(k)),
+            GgufValueType.String => null,
             GgufValueType.UInt64 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.U64(k)),
             GgufValueType.Int64 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.I64(k)),
             GgufValueType.Float64 => Fill(n, ref c, item, static (ref GgufCursor r, string k) => r.F64(k)),
             _ => FillGrowing(n, ref c, key, (ref GgufCursor r, string k, int _) => ReadArray(ref r, k, depth + 1)),
         };
-        return new GgufArray(elementType, items);
+        return items != null ? new GgufArray(elementType, items) : new GgufArray(ReadStrings(ref c, n, item));
+    }
+
+    // Kept as UTF-8 in one block: a vocabulary's strings would otherwise be ~400k objects.
+    private static Utf8StringList ReadStrings(ref GgufCursor c, int n, string item)
+    {
+        var strings = new Utf8StringList(Math.Min(n, 4096));
+        for (int i = 0; i < n; i++)
+        {
+            var bytes = c.StringBytes(item);
+            try
+            {
+                strings.Add(bytes);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw c.Error($"{item} #{i}: {e.Message}");
+            }
+        }
+        strings.TrimExcess();
+        return strings;
     }
 
     private delegate T ItemReader<T>(ref GgufCursor c, string key);

@@ -92,7 +92,7 @@ public sealed record GgufValue(GgufValueType Type, object Value)
         var parts = new List<string>();
         for (int i = 0; i < Math.Min(a.Length, maxItems); i++)
         {
-            object item = a.Items.GetValue(i)!;
+            object item = a.Item(i);
             parts.Add(item is GgufArray inner
                 ? DisplayArray(inner, maxItems, maxChars)
                 : new GgufValue(a.ElementType, item).Display(maxItems, 40));
