@@ -1,3 +1,4 @@
+using Cria.IO;
 using System.Text;
 using Cria.Formats.Gguf;
 
@@ -83,11 +84,11 @@ internal static class GgufByteLevelBpeLoader
 
     /// <summary>The merges must be the ones the ranks imply, in order (see <see cref="RankMerges"/>), each spelled as
     /// the two tokens' spellings in the file with a space between.</summary>
-    private static void CheckMerges(Utf8StringList merges, Utf8StringList tokens, TiktokenTokenizer tokenizer, string source)
+    private static void CheckMerges(PackedByteStrings merges, PackedByteStrings tokens, TiktokenTokenizer tokenizer, string source)
     {
-        IReadOnlyList<(int Left, int Right)> expected = tokenizer.Merges;
-        if (merges.Count != expected.Count)
-            throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges' has {merges.Count} merges but the tokens' ranks imply {expected.Count}");
+        var expected = tokenizer.DeriveMerges(); // 2 MB for Llama 3 that the tokenizer need not keep
+        if (merges.Count != expected.Length)
+            throw new ModelFormatException($"{source}: 'tokenizer.ggml.merges' has {merges.Count} merges but the tokens' ranks imply {expected.Length}");
         for (int i = 0; i < merges.Count; i++)
         {
             ReadOnlySpan<byte> left = tokens[expected[i].Left], right = tokens[expected[i].Right], merge = merges[i];

@@ -1,3 +1,5 @@
+using Cria.IO;
+
 namespace Cria.Tokenization;
 
 /// <summary>The BPE merges a rank table implies, as Hugging Face's <c>TikTokenConverter</c> (which made Meta's
@@ -6,20 +8,20 @@ namespace Cria.Tokenization;
 /// With all of them, merge-list BPE makes exactly the merges rank-ordered tiktoken makes.</summary>
 internal static class RankMerges
 {
-    public static (int Left, int Right)[] Derive(byte[][] tokenBytes, TokenType[] types, ByteSequenceTable ranks)
+    public static (int Left, int Right)[] Derive(PackedByteStrings tokenBytes, TokenType[] types, ByteSequenceTable ranks)
     {
-        var merges = new List<(int, int)>(tokenBytes.Length * 5 / 2);
+        var merges = new List<(int, int)>(tokenBytes.Count * 5 / 2);
         var local = new List<(int, int)>();
-        for (int id = 0; id < tokenBytes.Length; id++) // ids are ranks, so this is rank order
+        for (int id = 0; id < tokenBytes.Count; id++) // ids are ranks, so this is rank order
         {
-            byte[] token = tokenBytes[id];
+            ReadOnlySpan<byte> token = tokenBytes[id];
             if (types[id] != TokenType.Normal || token.Length < 2) continue;
             local.Clear();
             for (int split = 1; split < token.Length; split++)
             {
-                int left = ranks.Find(token.AsSpan(0, split));
+                int left = ranks.Find(token[..split]);
                 if (left < 0) continue;
-                int right = ranks.Find(token.AsSpan(split));
+                int right = ranks.Find(token[split..]);
                 if (right >= 0) local.Add((left, right));
             }
             local.Sort();

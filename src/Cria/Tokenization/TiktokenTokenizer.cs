@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using Cria.Formats.Gguf;
+using Cria.IO;
 
 namespace Cria.Tokenization;
 
@@ -14,7 +15,7 @@ namespace Cria.Tokenization;
 /// <c>llama-bpe</c>). Immutable after construction and safe to use from several threads.</summary>
 public sealed class TiktokenTokenizer : Tokenizer
 {
-    private readonly byte[][] _bytes;            // each id's bytes: a rank's token, or a special token's UTF-8 text
+    private readonly PackedByteStrings _bytes;   // each id's bytes: a rank's token, or a special token's UTF-8 text
     private readonly TokenType[] _types;         // Normal for ranks; Control or UserDefined for special tokens; Unused for padding
     private readonly ByteSequenceTable _ranks;   // token bytes → id, ranks only
     private readonly BytePairMerger _merger;
@@ -35,15 +36,14 @@ public sealed class TiktokenTokenizer : Tokenizer
         string source = options.Source;
         if (tokenBytes.Count != types.Count) throw new ModelFormatException($"{source}: {tokenBytes.Count} tokens but {types.Count} token types");
         if (tokenBytes.Count == 0) throw new ModelFormatException($"{source}: the vocabulary is empty");
-        _bytes = [.. tokenBytes];
         _types = [.. types];
-        var rankBytes = new List<byte[]>(_bytes.Length);
-        var rankIds = new List<int>(_bytes.Length);
+        var rankBytes = new List<byte[]>(tokenBytes.Count);
+        var rankIds = new List<int>(tokenBytes.Count);
         var special = new List<(string, int)>();
         var userDefined = new List<(string, int)>();
-        for (int id = 0; id < _bytes.Length; id++)
+        for (int id = 0; id < tokenBytes.Count; id++)
         {
-            byte[] bytes = _bytes[id] ?? throw new ModelFormatException($"{source}: token {id} has no bytes");
+            byte[] bytes = tokenBytes[id] ?? throw new ModelFormatException($"{source}: token {id} has no bytes");
             switch (_types[id])
             {
                 case TokenType.Normal:
@@ -63,6 +63,9 @@ public sealed class TiktokenTokenizer : Tokenizer
                     throw new ModelFormatException($"{source}: token {id} has type {_types[id]}; a byte-level BPE vocabulary has only normal, control, user-defined and unused tokens");
             }
         }
+        _bytes = new PackedByteStrings(tokenBytes.Count);
+        foreach (byte[] bytes in tokenBytes) _bytes.Add(bytes);
+        _bytes.TrimExcess();
         _ranks = new ByteSequenceTable(rankBytes, rankIds, out int duplicate);
         if (duplicate >= 0)
         {
@@ -119,7 +122,7 @@ public sealed class TiktokenTokenizer : Tokenizer
     /// <summary>Loads a GGUF <c>gpt2</c> vocabulary with the <c>llama-bpe</c> pre-tokenizer (<c>tokenizer.ggml.*</c>).</summary>
     public static TiktokenTokenizer FromGguf(GgufMetadata metadata, string? source = null) => GgufByteLevelBpeLoader.Load(metadata, source ?? "GGUF metadata");
 
-    public override int VocabSize => _bytes.Length;
+    public override int VocabSize => _bytes.Count;
 
     /// <summary>True (Llama 3, tiktoken): a piece found whole in the vocabulary is one token, without merging.
     /// False only for a Hugging Face file that says <c>"ignore_merges": false</c>.</summary>
@@ -220,6 +223,9 @@ public sealed class TiktokenTokenizer : Tokenizer
     /// into two tokens, ordered by the ranks of the halves.</summary>
     public IReadOnlyList<(int Left, int Right)> Merges => _merges.Value;
 
+    /// <summary>The merges, derived anew and not kept (a loader checks a file's merges once against them).</summary>
+    internal (int Left, int Right)[] DeriveMerges() => _merges.IsValueCreated ? _merges.Value : RankMerges.Derive(_bytes, _types, _ranks);
+
     /// <summary>The vocabulary as llama.cpp's GGUF keys: model <c>gpt2</c>, pre-tokenizer <c>llama-bpe</c>, tokens in
     /// byte-level spelling, token types, merges in rank order, special ids and flags, and the chat template if any.</summary>
     public override IReadOnlyList<KeyValuePair<string, GgufValue>> ToGgufMetadata()
@@ -307,14 +313,14 @@ public sealed class TiktokenTokenizer : Tokenizer
 
     private string[] SpellAll()
     {
-        var spelled = new string[_bytes.Length];
+        var spelled = new string[_bytes.Count];
         for (int id = 0; id < spelled.Length; id++)
             spelled[id] = _types[id] == TokenType.Normal ? ByteLevelAlphabet.Spell(_bytes[id]) : Encoding.UTF8.GetString(_bytes[id]);
         return spelled;
     }
 
     private int CheckId(int id, string what, string source) =>
-        id == -1 || (uint)id < (uint)_bytes.Length ? id : throw new ModelFormatException($"{source}: {what} id {id} is outside the vocabulary (0..{_bytes.Length - 1}, or -1 for none)");
+        id == -1 || (uint)id < (uint)_bytes.Count ? id : throw new ModelFormatException($"{source}: {what} id {id} is outside the vocabulary (0..{_bytes.Count - 1}, or -1 for none)");
 
-    private int CheckId(int id) => (uint)id < (uint)_bytes.Length ? id : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (0..{_bytes.Length - 1})");
+    private int CheckId(int id) => (uint)id < (uint)_bytes.Count ? id : throw new ArgumentOutOfRangeException(nameof(id), id, $"token id outside the vocabulary (0..{_bytes.Count - 1})");
 }

@@ -1,12 +1,13 @@
+using Cria.IO;
 namespace Cria.Formats.Gguf;
 
 /// <summary>A GGUF array value: its element type and a typed .NET array of the items
 /// (<c>string[]</c>, <c>int[]</c>, <c>float[]</c> …, or <c>GgufArray[]</c> for nested arrays). String arrays read
-/// from a file stay UTF-8 in one block (<see cref="Utf8StringList"/>) until <see cref="Items"/> is first asked for.</summary>
+/// from a file stay UTF-8 in one block (<see cref="PackedByteStrings"/>) until <see cref="Items"/> is first asked for.</summary>
 public sealed class GgufArray
 {
     private Array? _items;
-    private readonly Utf8StringList? _utf8;
+    private readonly PackedByteStrings? _utf8;
 
     public GgufArray(GgufValueType elementType, Array items)
     {
@@ -14,7 +15,7 @@ public sealed class GgufArray
         _items = items;
     }
 
-    internal GgufArray(Utf8StringList strings)
+    internal GgufArray(PackedByteStrings strings)
     {
         ElementType = GgufValueType.String;
         _utf8 = strings;
@@ -31,7 +32,7 @@ public sealed class GgufArray
     public object Item(int index) => _items == null ? _utf8!.GetString(index) : _items.GetValue(index)!;
 
     /// <summary>A string array's items as UTF-8, without making a string per item.</summary>
-    internal Utf8StringList? Utf8Strings => _utf8 ?? (_items is string[] s ? Utf8StringList.From(s) : null);
+    internal PackedByteStrings? Utf8Strings => _utf8 ?? (_items is string[] s ? PackedByteStrings.From(s) : null);
 
     /// <summary>An array whose element type follows from <typeparamref name="T"/>: <c>string</c> → String,
     /// <c>uint</c> → UInt32, <c>float</c> → Float32, <see cref="GgufArray"/> → Array (nested), and so on.</summary>

@@ -9,23 +9,29 @@ namespace Cria.Formats.Gguf;
 internal unsafe ref struct GgufCursor
 {
     private readonly byte* _start;
-    private readonly long _available; // bytes at _start: the file's first bytes, or all of them
+    private long _available;          // bytes at _start so far: the file's first bytes, or all of them
     private readonly long _length;    // the file's
     private readonly string _path;
+    private readonly MoreBytes? _more;
+
+    /// <summary>Makes at least <paramref name="needed"/> of the file's first bytes available at the cursor's start
+    /// (the same memory) and returns how many now are.</summary>
+    public delegate long MoreBytes(long needed);
 
     public long Position { get; private set; }
     public long Remaining => _length - Position;
 
-    public GgufCursor(byte* start, long length, string path) : this(start, length, length, path) { }
+    public GgufCursor(byte* start, long length, string path) : this(start, length, length, path, null) { }
 
-    /// <summary>A cursor over the first <paramref name="available"/> bytes of a file of <paramref name="length"/>:
-    /// a read past them but within the file throws <see cref="NeedMoreBytesException"/>.</summary>
-    public GgufCursor(byte* start, long available, long length, string path)
+    /// <summary>A cursor over a file of <paramref name="length"/> bytes whose first <paramref name="available"/> are
+    /// at <paramref name="start"/>; a read past them asks <paramref name="more"/> for more.</summary>
+    public GgufCursor(byte* start, long available, long length, string path, MoreBytes? more)
     {
         _start = start;
         _available = Math.Min(available, length);
         _length = length;
         _path = path;
+        _more = more;
         Position = 0;
     }
 
@@ -41,7 +47,7 @@ internal unsafe ref struct GgufCursor
         if (count < 0 || count > Remaining)
             throw Error($"truncated: {field} needs {count} bytes at offset {Position}, but the file has {_length} bytes");
         if (count > int.MaxValue) throw Error($"{field} needs {count} bytes at offset {Position}, more than one read can take");
-        if (count > _available - Position) throw new NeedMoreBytesException();
+        if (count > _available - Position) _available = Math.Min(_length, _more!(Position + count));
         var span = new ReadOnlySpan<byte>(_start + Position, (int)count);
         Position += count;
         return span;
@@ -94,6 +100,3 @@ internal unsafe ref struct GgufCursor
         Position = position;
     }
 }
-
-/// <summary>The header goes on past the bytes read so far (<see cref="GgufCursor"/>): read more and parse again.</summary>
-internal sealed class NeedMoreBytesException : Exception;

@@ -64,30 +64,38 @@ public sealed unsafe class GgufFile : IDisposable
     }
 
     // Read, not mapped: a Llama 3 vocabulary makes an 8 MB header, whose map pages would stay resident with the model.
-    // The first read usually holds it all; a longer header is read again, four times as much each time.
+    // The buffer reserves room for the largest header read this way but takes memory only as reads fill it (1 MiB,
+    // then twice as much each time the parser asks for more).
     private static GgufHeader ParseHeader(MappedFile file)
     {
-        for (long size = Math.Min(file.Length, FirstHeaderRead); ; size = Math.Min(file.Length, 4 * size))
+        long reserve = Math.Min(file.Length, MaxHeaderRead);
+        byte* buffer = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, reserve));
+        try
         {
-            if (size > MaxHeaderRead) return GgufParser.Parse(file.Pointer, file.Length, file.Path);
-            byte* buffer = (byte*)NativeMemory.Alloc((nuint)Math.Max(1, size));
-            try
+            long read = Math.Min(reserve, FirstHeaderRead);
+            file.Read(0, new Span<byte>(buffer, (int)read));
+            long More(long needed)
             {
-                file.Read(0, new Span<byte>(buffer, (int)size));
-                return GgufParser.Parse(buffer, size, file.Length, file.Path);
+                if (needed > reserve) throw new HeaderTooLargeException();
+                long next = Math.Min(reserve, Math.Max(needed, 2 * read));
+                file.Read(read, new Span<byte>(buffer + read, (int)(next - read)));
+                return read = next;
             }
-            catch (NeedMoreBytesException)
-            {
-                // parse again from a larger read
-            }
-            finally
-            {
-                NativeMemory.Free(buffer);
-            }
+            return GgufParser.Parse(buffer, read, file.Length, file.Path, More);
+        }
+        catch (HeaderTooLargeException)
+        {
+            return GgufParser.Parse(file.Pointer, file.Length, file.Path); // absurd or hostile; the map serves
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
         }
     }
 
-    private const long FirstHeaderRead = 4 << 20;
+    private sealed class HeaderTooLargeException : Exception;
+
+    private const long FirstHeaderRead = 1 << 20;
     private const long MaxHeaderRead = 256 << 20; // beyond, the map serves (a header this size is hostile or absurd)
 
     public bool TryGetTensor(string name, out GgufTensorInfo tensor) => _tensorsByName.TryGetValue(name, out tensor!);

@@ -1,3 +1,4 @@
+using Cria.IO;
 namespace Cria.Formats.Gguf;
 
 /// <summary>GGUF key/value metadata in file order, with typed look-ups that name the key when it is wrong.</summary>
@@ -52,7 +53,7 @@ public sealed class GgufMetadata
     }
 
     /// <summary>A string array as UTF-8, without a .NET string per item (a vocabulary's tokens and merges).</summary>
-    internal Utf8StringList? GetUtf8Strings(string key)
+    internal PackedByteStrings? GetUtf8Strings(string key)
     {
         if (!TryGet(key, out var v)) return null;
         if (v.Value is GgufArray { ElementType: GgufValueType.String, Utf8Strings: { } strings }) return strings;

@@ -1,3 +1,4 @@
+using Cria.IO;
 using Cria.Tensors;
 
 namespace Cria.Formats.Gguf;
@@ -16,13 +17,13 @@ internal static unsafe class GgufParser
         fixed (byte* p = bytes) return Parse(p, bytes.Length, name);
     }
 
-    public static GgufHeader Parse(byte* start, long length, string path) => Parse(start, length, length, path);
+    public static GgufHeader Parse(byte* start, long length, string path) => Parse(start, length, length, path, null);
 
-    /// <summary>Parses the header from the first <paramref name="available"/> bytes of a file of <paramref name="length"/>
-    /// bytes; throws <see cref="NeedMoreBytesException"/> if the header goes on past them.</summary>
-    public static GgufHeader Parse(byte* start, long available, long length, string path)
+    /// <summary>Parses the header of a file of <paramref name="length"/> bytes whose first <paramref name="available"/>
+    /// are at <paramref name="start"/>; <paramref name="more"/> reads further ones there as the header needs them.</summary>
+    public static GgufHeader Parse(byte* start, long available, long length, string path, GgufCursor.MoreBytes? more)
     {
-        var c = new GgufCursor(start, available, length, path);
+        var c = new GgufCursor(start, available, length, path, more);
         if (length == 0) throw c.Error("the file is empty");
         if (length < 4 || c.U32("magic") != GgufFile.Magic) throw c.Error("not a GGUF file (no 'GGUF' magic at the start)");
         uint version = c.U32("version");
@@ -165,9 +166,9 @@ internal static unsafe class GgufParser
     }
 
     // Kept as UTF-8 in one block: a vocabulary's strings would otherwise be ~400k objects.
-    private static Utf8StringList ReadStrings(ref GgufCursor c, int n, string item)
+    private static PackedByteStrings ReadStrings(ref GgufCursor c, int n, string item)
     {
-        var strings = new Utf8StringList(Math.Min(n, 4096));
+        var strings = new PackedByteStrings(Math.Min(n, 4096));
         for (int i = 0; i < n; i++)
         {
             var bytes = c.StringBytes(item);

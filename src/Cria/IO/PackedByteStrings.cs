@@ -1,16 +1,17 @@
 using System.Text;
 
-namespace Cria.Formats.Gguf;
+namespace Cria.IO;
 
-/// <summary>A list of UTF-8 strings back to back in one array, as a GGUF string array stores them: a 128k-token
-/// vocabulary and its 280k merges take ~8 MB here against ~30 MB as .NET strings, and nothing for the GC to trace.</summary>
-internal sealed class Utf8StringList
+/// <summary>Byte strings back to back in one array: a GGUF string array's UTF-8 items, a vocabulary's token bytes.
+/// A 128k-token vocabulary and its 280k merges take ~8 MB here against ~30 MB as .NET strings or arrays, and leave
+/// nothing for the GC to trace.</summary>
+internal sealed class PackedByteStrings
 {
     private byte[] _bytes;
     private int[] _ends; // item i is _bytes[(i == 0 ? 0 : _ends[i - 1]).._ends[i]]
     private int _byteCount;
 
-    public Utf8StringList(int capacity = 16)
+    public PackedByteStrings(int capacity = 16)
     {
         capacity = Math.Clamp(capacity, 1, 1 << 20); // a count in a file is only a hint until the items are read
         _bytes = new byte[capacity * 16];
@@ -18,9 +19,9 @@ internal sealed class Utf8StringList
     }
 
     /// <summary>The same strings from .NET strings (metadata built in memory).</summary>
-    public static Utf8StringList From(IReadOnlyList<string> items)
+    public static PackedByteStrings From(IReadOnlyList<string> items)
     {
-        var list = new Utf8StringList(items.Count);
+        var list = new PackedByteStrings(items.Count);
         foreach (string s in items) list.Add(Encoding.UTF8.GetBytes(s));
         return list;
     }
@@ -37,7 +38,7 @@ internal sealed class Utf8StringList
         }
     }
 
-    /// <summary>Appends <paramref name="item"/>; the caller has checked that it is valid UTF-8.</summary>
+    /// <summary>Appends <paramref name="item"/> (for <see cref="GetString"/>, valid UTF-8).</summary>
     public void Add(ReadOnlySpan<byte> item)
     {
         if (item.Length > Array.MaxLength - _byteCount) throw new InvalidOperationException("the strings together are larger than one array can hold");
