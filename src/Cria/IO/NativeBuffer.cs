@@ -12,17 +12,20 @@ public sealed unsafe class NativeBuffer : IDisposable
     public float* Pointer { get; private set; }
     public long Length { get; }
 
-    public NativeBuffer(long length, bool clear = true)
+    /// <param name="length">Floats.</param>
+    /// <param name="clear">Zero the floats (touching every page); without, pages stay unallocated until used.</param>
+    /// <param name="ownPages">Reserve past glibc's largest mmap threshold (32 MiB), so the buffer gets pages of its own
+    /// that freeing returns to the OS at once. Without, a freed buffer of a few MiB stays in malloc's heap, and contexts
+    /// made one after another pile up there: 33 MiB more peak RSS for Llama-3.2-1B in <c>cria bench -t 1,2</c>. Pages
+    /// never touched cost no memory, only address space; buffers that live as long as the model need not.</param>
+    public NativeBuffer(long length, bool clear = true, bool ownPages = true)
     {
         if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
         Length = length;
         nuint bytes = (nuint)Math.Max(1, length) * sizeof(float);
-        // Reserved past glibc's largest mmap threshold, a buffer gets pages of its own, which freeing returns to the OS.
-        // Below it, a freed buffer of a few MiB stays in malloc's heap, and contexts made one after another pile up
-        // there: 33 MiB more peak RSS for Llama-3.2-1B in `cria bench -t 1,2`. Pages never touched cost no memory.
-        nuint reserve = bytes >= OwnPagesFrom && bytes < OwnPagesReserve ? OwnPagesReserve : bytes;
+        nuint reserve = ownPages && bytes >= OwnPagesFrom && bytes < OwnPagesReserve ? OwnPagesReserve : bytes;
         Pointer = (float*)NativeMemory.AlignedAlloc(reserve, 64);
-        if (clear) NativeMemory.Clear(Pointer, bytes); // left untouched, pages stay unallocated until used
+        if (clear) NativeMemory.Clear(Pointer, bytes);
     }
 
     public Span<float> Span => new(Pointer, checked((int)Length));
