@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cria.IO;
 
@@ -8,6 +9,8 @@ public sealed unsafe class MappedFile : IDisposable
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
     private byte* _pointer;
+    private SafeFileHandle? _handle;
+    private readonly Lock _handleLock = new();
 
     public string Path { get; }
     public long Length { get; }
@@ -63,18 +66,34 @@ public sealed unsafe class MappedFile : IDisposable
     }
 
     /// <summary>Copies the bytes at <paramref name="offset"/> into <paramref name="destination"/> with a positioned read,
-    /// not through the map: the map's pages of what is read once (a header, a norm) would otherwise stay resident.</summary>
+    /// not through the map: the map's pages of what is read once (a header, a norm, a matrix being repacked) would
+    /// otherwise stay resident. Safe from several threads at once.</summary>
     public void Read(long offset, Span<byte> destination)
     {
-        if (offset < 0 || offset > Length - destination.Length)
-            throw new ArgumentOutOfRangeException(nameof(offset), $"range {offset}+{destination.Length} is outside '{Path}' ({Length} bytes)");
-        using var handle = File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        while (!destination.IsEmpty)
+        fixed (byte* d = destination) Read(offset, d, destination.Length);
+    }
+
+    /// <inheritdoc cref="Read(long, Span{byte})"/>
+    public void Read(long offset, byte* destination, long bytes)
+    {
+        if (offset < 0 || bytes < 0 || offset > Length - bytes)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"range {offset}+{bytes} is outside '{Path}' ({Length} bytes)");
+        var handle = Handle;
+        for (long done = 0; done < bytes;)
         {
-            int read = RandomAccess.Read(handle, destination, offset);
-            if (read == 0) throw new CriaException($"'{Path}' became shorter while it was read");
-            destination = destination[read..];
-            offset += read;
+            int read = RandomAccess.Read(handle, new Span<byte>(destination + done, (int)Math.Min(1 << 30, bytes - done)), offset + done);
+            if (read <= 0) throw new ModelFormatException($"'{Path}' ended at byte {offset + done} while {bytes} bytes from {offset} were read (the file changed?)");
+            done += read;
+        }
+    }
+
+    // Opened on the first read and kept: a load reads hundreds of pieces.
+    private SafeFileHandle Handle
+    {
+        get
+        {
+            if (_handle != null) return _handle;
+            lock (_handleLock) return _handle ??= File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
         }
     }
 
@@ -87,5 +106,6 @@ public sealed unsafe class MappedFile : IDisposable
         }
         _view?.Dispose();
         _map?.Dispose();
+        _handle?.Dispose();
     }
 }

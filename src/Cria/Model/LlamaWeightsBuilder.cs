@@ -28,7 +28,7 @@ public static class LlamaWeightsBuilder
             var t = checkpoint.Tensor(name);
             if (t.ElementCount != length || t.Dimensions[0] != length)
                 throw new ModelFormatException($"{checkpoint.Description}: tensor '{t.SourceName}' has shape {Shape(t)}, expected {length}");
-            return checkpoint.Mapping is { } map && t.IsContiguous && InMap(map, t) ? ReadFloats(map, t) : t.ToFloats();
+            return (checkpoint.Mapping is { } map && t.IsContiguous ? ReadFloats(map, t) : null) ?? t.ToFloats();
         }
 
         // Every matrix, checked, before any is repacked: (name, rows, cols) of the layers' projections, then the output.
@@ -79,17 +79,14 @@ public static class LlamaWeightsBuilder
         };
     }
 
-    // Read, not mapped: a norm is 8 KB, but touching it maps the 64 KB around it for the model's life.
-    private static unsafe bool InMap(MappedFile map, TensorData t)
+    // Read, not mapped: a norm is 8 KB, but touching it maps the 64 KB around it for the model's life. Null for a
+    // tensor outside this file.
+    private static unsafe float[]? ReadFloats(MappedFile map, TensorData t)
     {
         long offset = t.Parts[0].Data - map.Pointer;
-        return offset >= 0 && t.ByteSize <= map.Length - offset;
-    }
-
-    private static unsafe float[] ReadFloats(MappedFile map, TensorData t)
-    {
+        if (offset < 0 || t.ByteSize > map.Length - offset) return null;
         var bytes = new byte[t.ByteSize];
-        map.Read(t.Parts[0].Data - map.Pointer, bytes);
+        map.Read(offset, bytes);
         fixed (byte* p = bytes) return TensorData.Contiguous(t.Name, t.SourceName, t.Type, t.Dimensions, p).ToFloats();
     }
 

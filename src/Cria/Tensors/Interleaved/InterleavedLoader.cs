@@ -42,12 +42,11 @@ public static unsafe class InterleavedLoader
                 int pieceRows = (int)Math.Clamp(PieceBytes / groupBytes, 1, stored.Rows / layout.GroupRows) * layout.GroupRows;
                 for (int row = 0; row < stored.Rows; row += pieceRows) pieces.Add((i, row, Math.Min(pieceRows, stored.Rows - row)));
             }
-            using var handle = File.OpenHandle(mapping.Path, FileMode.Open, FileAccess.Read, FileShare.Read);
             Parallel.For(0, pieces.Count, () => (nint)NativeMemory.AlignedAlloc((nuint)scratchBytes, 64), (k, _, scratch) =>
             {
                 var (i, row, rows) = pieces[k];
                 var (stored, layout) = todo[i];
-                if (!Volatile.Read(ref refused[i]) && !ReadRepacked(handle, mapping.Path, stored.Data - mapping.Pointer, stored, layout,
+                if (!Volatile.Read(ref refused[i]) && !ReadRepacked(mapping, stored.Data - mapping.Pointer, stored, layout,
                         row, rows, (byte*)buffers[i]!.Pointer, (byte*)scratch))
                     Volatile.Write(ref refused[i], true); // values the layout cannot take (an fp16 inf/NaN): the stored rows serve
                 return scratch;
@@ -79,7 +78,7 @@ public static unsafe class InterleavedLoader
     /// <summary>Reads rows [<paramref name="row"/>, + <paramref name="rows"/>) of the stored matrix a few groups at a time
     /// into <paramref name="scratch"/>, which stays in cache, and repacks each piece from there into
     /// <paramref name="destination"/> (the whole matrix's buffer): the new memory is written once, not read back.</summary>
-    private static bool ReadRepacked(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, WeightMatrix stored,
+    private static bool ReadRepacked(MappedFile mapping, long offset, WeightMatrix stored,
         InterleavedLayout layout, int row, int rows, byte* destination, byte* scratch)
     {
         int step = (int)ChunkGroups(layout.GroupRows * stored.RowBytes, stored.Rows / layout.GroupRows) * layout.GroupRows;
@@ -87,19 +86,9 @@ public static unsafe class InterleavedLoader
         {
             int n = Math.Min(step, end - row);
             long at = row * stored.RowBytes;
-            ReadExactly(handle, path, offset + at, scratch, n * stored.RowBytes);
+            mapping.Read(offset + at, scratch, n * stored.RowBytes);
             if (!layout.RepackFrom(scratch, destination + at, n, stored.Cols)) return false;
         }
         return true;
-    }
-
-    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, long offset, byte* destination, long bytes)
-    {
-        for (long done = 0; done < bytes;)
-        {
-            int read = RandomAccess.Read(handle, new Span<byte>(destination + done, (int)Math.Min(1 << 30, bytes - done)), offset + done);
-            if (read <= 0) throw new ModelFormatException($"'{path}' ended at byte {offset + done} while reading a tensor of {bytes} bytes (the file changed?)");
-            done += read;
-        }
     }
 }
