@@ -9,7 +9,7 @@ using Cria.Tensors;
 
 namespace Cria.Cli.Commands;
 
-/// <summary><c>cria bench MODEL [--prompt-tokens 512] [--gen-tokens 128] [--threads 1,2] [--reps 5] [--batch-size 256] [--json]</c>: llama-bench's
+/// <summary><c>cria bench MODEL [--prompt-tokens 512] [--gen-tokens 128] [--threads 1,2] [--reps 5] [--batch-size 256] [--no-repack] [--json]</c>: llama-bench's
 /// pp/tg tests, mean ± standard deviation of tokens/s, plus load time and peak RSS.</summary>
 public static class BenchCommand
 {
@@ -23,7 +23,8 @@ public static class BenchCommand
         var reps = new Option<int>("--reps", "-r") { Description = "Timed repetitions of each test (after one warm-up)", DefaultValueFactory = _ => 5 };
         var batch = new Option<int>("--batch-size", "-b") { Description = "Prompt tokens per forward pass, as llama-bench's -ub (a longer prompt takes several)", DefaultValueFactory = _ => ContextOptions.DefaultBatchSize };
         var json = new Option<bool>("--json") { Description = "Print one JSON object with a 'tests' array instead of a table" };
-        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, batch, json, machine };
+        var noRepack = new Option<bool>("--no-repack") { Description = ModelOptionSet.RepackDescription };
+        var command = new Command("bench", "Measure prompt processing (pp) and generation (tg) speed as llama-bench does") { model, prompt, generate, threads, reps, batch, json, noRepack, machine };
         command.SetAction(parse =>
         {
             var threadCounts = ParseThreads(parse.GetValue(threads)!);
@@ -35,7 +36,7 @@ public static class BenchCommand
             }
             string path = parse.GetValue(model) ?? throw new CriaException("give a model to benchmark (or --machine)");
             var clock = Stopwatch.StartNew();
-            using var llama = LlamaModel.Load(path);
+            using var llama = LlamaModel.Load(path, repack: !parse.GetValue(noRepack));
             double loadMs = clock.Elapsed.TotalMilliseconds;
             var bench = new ModelBenchmark(llama) { Repetitions = parse.GetValue(reps), BatchSize = parse.GetValue(batch) };
             string size = $"{ModelBytes(llama) / (double)(1L << 30):F2} GiB";
@@ -74,6 +75,7 @@ public static class BenchCommand
                     // The largest cache a test made (a context is sized to its test); peak RSS should stay within
                     // the mapped file + this + 10%.
                     ["kv_cache_bytes"] = KvCache.BytesFor(llama.Config.LayerCount, Math.Max(parse.GetValue(prompt), parse.GetValue(generate)), llama.Config.KvDim),
+                    ["repack"] = !parse.GetValue(noRepack),
                     ["load_ms"] = loadMs,
                     ["peak_rss_bytes"] = peak,
                     ["tests"] = tests,

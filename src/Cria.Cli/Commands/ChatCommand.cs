@@ -28,7 +28,7 @@ public static class ChatCommand
             int limit = parse.GetValue(maxTokens);
             if (limit < -1) throw new CriaException($"--max-tokens must be -1 (no limit) or more, got {limit}");
 
-            using var llama = LlamaModel.Load(parse.GetValue(model)!, running.TokenizerPath(parse));
+            using var llama = LlamaModel.Load(parse.GetValue(model)!, running.TokenizerPath(parse), running.Repack(parse));
             using var context = new LlamaContext(llama, contextOptions);
             var chatFormat = ChatFormats.Create(llama.Tokenizer!, parse.GetValue(format));
             var sampler = new Sampler(samplerOptions, llama.Config.VocabSize);

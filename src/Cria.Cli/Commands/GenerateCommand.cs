@@ -28,7 +28,7 @@ public static class GenerateCommand
             if (limit < -1) throw new CriaException($"--max-tokens must be -1 (no limit) or more, got {limit}");
 
             var clock = Stopwatch.StartNew();
-            using var llama = LlamaModel.Load(parse.GetValue(model)!, running.TokenizerPath(parse));
+            using var llama = LlamaModel.Load(parse.GetValue(model)!, running.TokenizerPath(parse), running.Repack(parse));
             using var context = new LlamaContext(llama, contextOptions);
             var tokenizer = llama.Tokenizer!;
             var sampler = new Sampler(samplerOptions, llama.Config.VocabSize);

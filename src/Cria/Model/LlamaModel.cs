@@ -25,7 +25,9 @@ public sealed class LlamaModel : IDisposable
 
     /// <summary>Opens a model file: GGUF or a llama2.c checkpoint (then <paramref name="tokenizerPath"/>, or a
     /// tokenizer.bin / tok{vocab}.bin beside it). A tokenizer path given for a GGUF file replaces its own.</summary>
-    public static LlamaModel Load(string path, string? tokenizerPath = null) => ModelLoader.Load(path, tokenizerPath);
+    /// <param name="repack">Repack the matrices this machine multiplies faster in another layout (the default: decode
+    /// is faster, loading takes longer); false leaves every matrix in the file's pages, as llama.cpp's --no-repack.</param>
+    public static LlamaModel Load(string path, string? tokenizerPath = null, bool repack = true) => ModelLoader.Load(path, tokenizerPath, repack);
 
     public void Dispose()
     {

@@ -22,8 +22,9 @@ public static class ModelLoader
     }
 
     /// <summary>Opens a model for inference. Matrices this machine multiplies faster in another layout are repacked at
-    /// load into memory of their own (<see cref="Tensors.Interleaved.InterleavedLayout"/>); the file is only read.</summary>
-    public static LlamaModel Load(string path, string? tokenizerPath = null)
+    /// load into memory of their own (<see cref="Tensors.Interleaved.InterleavedLayout"/>) unless <paramref name="repack"/>
+    /// is false; the file is only read.</summary>
+    public static LlamaModel Load(string path, string? tokenizerPath = null, bool repack = true)
     {
         var checkpoint = OpenCheckpoint(path, tokenizerPath);
         try
@@ -33,7 +34,7 @@ public static class ModelLoader
             var storage = new List<IDisposable>();
             try
             {
-                var weights = LlamaWeightsBuilder.Build(checkpoint, storage);
+                var weights = repack ? LlamaWeightsBuilder.Build(checkpoint, storage) : LlamaWeightsBuilder.Build(checkpoint);
                 var model = new LlamaModel(checkpoint.Config, weights, tokenizer, checkpoint.Description, [checkpoint, .. storage]);
                 // Parsing leaves tens of MiB of garbage and free heap behind, which the GC would keep committed for
                 // the life of the model; an aggressive collection (a few ms) gives it back to the OS.

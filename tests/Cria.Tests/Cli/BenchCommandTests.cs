@@ -41,6 +41,20 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void No_repack_is_reported_in_the_json()
+    {
+        string model = TestAssets.Path("stories260K-gguf/stories260K-Q8_0.gguf");
+        foreach (bool repack in new[] { true, false })
+        {
+            var r = CliRunner.Run(["bench", model, "-p", "8", "-n", "4", "-t", "1", "-r", "1", "--json", .. repack ? Array.Empty<string>() : ["--no-repack"]]);
+            Assert.Equal(0, r.ExitCode);
+            using var doc = JsonDocument.Parse(r.Stdout);
+            Assert.Equal(repack, doc.RootElement.GetProperty("repack").GetBoolean());
+            Assert.Equal(2, doc.RootElement.GetProperty("tests").GetArrayLength());
+        }
+    }
+
+    [Fact]
     public void A_batch_size_below_one_is_a_one_line_error()
     {
         var r = CliRunner.Run("bench", TestAssets.Path("stories260K-gguf/stories260K-Q8_0.gguf"), "-b", "0");

@@ -98,6 +98,38 @@ public class RepackOnLoadTests
             }
     }
 
+    /// <summary>Loading without repacking (<c>--no-repack</c>) leaves every matrix in the file's pages and gives the
+    /// repacked model's logits to float rounding, token by token (stored F16 rows take the row kernel over even/odd
+    /// activation halves, Q4_0 the row dot) and as a batch. Both quantise activations for Q4_0 (the stored rows'
+    /// default one-token dot reads float activations, a different rounding).</summary>
+    [Theory]
+    [InlineData("synthetic-k256-gguf/synth-k256-F16.gguf")]
+    [InlineData(File)]
+    public void Loading_without_repacking_keeps_the_stored_rows_and_the_logits(string file)
+    {
+        string path = TestAssets.Path(file);
+        using var repacked = LlamaModel.Load(path);
+        using var stored = LlamaModel.Load(path, repack: false);
+        var all = stored.Weights.Layers.SelectMany(l => new[] { l.Query, l.Key, l.Value, l.Output, l.Gate, l.Up, l.Down }).Append(stored.Weights.Output);
+        Assert.All(all, m => Assert.Null(m.Interleaved));
+        if (SimdTier.Current >= 512) Assert.NotNull(repacked.Weights.Layers[0].Gate.Interleaved);
+        int[] ids = [1, 403, 407, 261, 378, 9];
+        var options = new ContextOptions { ContextLength = 16, QuantizeActivations = true };
+        using (var a = new LlamaContext(stored, options))
+        using (var b = new LlamaContext(repacked, options))
+        {
+            float[] expected = b.Process(ids).ToArray();
+            Llama2cForwardTests.AssertClose(expected, a.Process(ids).ToArray(), 1e-5f * expected.Max(Math.Abs), "batch");
+        }
+        using (var a = new LlamaContext(stored, options))
+        using (var b = new LlamaContext(repacked, options))
+            foreach (int id in ids)
+            {
+                float[] expected = b.Process([id]).ToArray();
+                Llama2cForwardTests.AssertClose(expected, a.Process([id]).ToArray(), 1e-5f * expected.Max(Math.Abs), "decode");
+            }
+    }
+
     /// <summary>An fp16 inf in one matrix keeps that matrix's stored rows (their exact conversion carries the inf
     /// through, as llama.cpp's does), while the other matrices are still repacked.</summary>
     [Fact]

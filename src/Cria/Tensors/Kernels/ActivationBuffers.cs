@@ -1,18 +1,21 @@
 using Cria.IO;
 using Cria.Tensors.Activations;
+using Cria.Tensors.Interleaved;
 
 namespace Cria.Tensors.Kernels;
 
 /// <summary>A matmul input quantised to 8-bit blocks, one buffer per <see cref="ActivationType"/> (and one for the input
-/// scaled by a power of two, which F16 groups read): made once per dispatch and shared by every matrix on that input
+/// scaled by a power of two, which F16 groups read, and one laid out for F16/BF16 rows): made once per dispatch and shared by every matrix on that input
 /// (q/k/v, gate/up), grown only when a batch needs more.</summary>
 internal sealed unsafe class ActivationBuffers : IDisposable
 {
     private const int Types = 3;
     private const int ScaledSlot = Types;
-    private readonly NativeBuffer?[] _buffers = new NativeBuffer?[Types + 1];
-    private readonly bool[] _current = new bool[Types + 1];
+    private const int PairedSlot = Types + 1;
+    private readonly NativeBuffer?[] _buffers = new NativeBuffer?[Types + 2];
+    private readonly bool[] _current = new bool[Types + 2];
     private float _scale;
+    private GgmlType _pairedType;
 
     /// <summary>Forgets what was quantised: the next input is a new one.</summary>
     public void Reset() => Array.Clear(_current);
@@ -50,6 +53,21 @@ internal sealed unsafe class ActivationBuffers : IDisposable
             _scale = scale;
         }
         return _buffers[ScaledSlot]!.Pointer;
+    }
+
+    /// <summary>The rows of <paramref name="x"/> as <paramref name="kernels"/>' row dot reads them, laid out now unless
+    /// this dispatch already did for the same type.</summary>
+    public float* GetPaired(in HalfPairRowKernels kernels, float* x, int xStride, int tokens, int cols, out long rowBytes)
+    {
+        rowBytes = (long)cols * sizeof(float);
+        if (!_current[PairedSlot] || _pairedType != kernels.Type)
+        {
+            float* dst = (float*)Buffer(PairedSlot, rowBytes * tokens);
+            for (int t = 0; t < tokens; t++) kernels.Prepare(x + (long)t * xStride, dst + (long)t * cols, cols);
+            _current[PairedSlot] = true;
+            _pairedType = kernels.Type;
+        }
+        return _buffers[PairedSlot]!.Pointer;
     }
 
     private float* Buffer(int slot, long bytes)

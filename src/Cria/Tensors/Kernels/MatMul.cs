@@ -11,7 +11,8 @@ namespace Cria.Tensors.Kernels;
 /// gate/up) in one dispatch: their rows are split over the worker pool together. Quantised weights multiply the
 /// input quantised once to 8-bit blocks (integer dot products, as llama.cpp); float weights go through a packed GEMM
 /// when there are enough tokens; otherwise each weight row is reused for a tile of tokens while it is hot in cache.
-/// Matrices repacked at load into 16-row groups (<see cref="InterleavedLayout"/>) take their layout's kernels.</summary>
+/// Matrices repacked at load into 16-row groups (<see cref="InterleavedLayout"/>) take their layout's kernels; F16 and
+/// BF16 rows left as stored take <see cref="HalfPairRows{T}"/> on a few tokens.</summary>
 public sealed unsafe class MatMul : ParallelJob, IDisposable
 {
     private const int TokenTile = 16;   // tokens sharing one pass over a chunk of rows
@@ -21,7 +22,7 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private const int MaxTargets = 3;
 
     /// <summary>How a target's rows are computed.</summary>
-    private enum RowPath { FloatDot, FloatGemm, QuantizedDot, QuantizedTile, Interleaved }
+    private enum RowPath { FloatDot, FloatGemm, QuantizedDot, QuantizedTile, Interleaved, HalfPairs }
 
     private readonly WorkerPool _pool;
     private readonly ActivationBuffers _activations = new();
@@ -30,7 +31,8 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
     private readonly RowPath[] _path = new RowPath[MaxTargets];
     private readonly FloatGemmKernel[] _gemm = new FloatGemmKernel[MaxTargets];
     private readonly QuantizedDotKernels[] _quantized = new QuantizedDotKernels[MaxTargets];
-    private readonly nint[] _act = new nint[MaxTargets];       // the quantised input of a QuantizedDot target
+    private readonly HalfPairRowKernels[] _halves = new HalfPairRowKernels[MaxTargets];
+    private readonly nint[] _act = new nint[MaxTargets];       // the prepared input of a QuantizedDot, Interleaved or HalfPairs target
     private readonly long[] _actRowBytes = new long[MaxTargets];
     private readonly WeightMatrix?[] _w = new WeightMatrix?[MaxTargets];
     private readonly nint[] _y = new nint[MaxTargets];
@@ -137,6 +139,11 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         }
         else if (w.IsContiguous && _tokens >= MinGemmTokens && FloatGemmKernels.TryGet(w.Type, out _gemm[i]))
             _path[i] = RowPath.FloatGemm;
+        else if (w.IsContiguous && HalfPairRowKernels.TryGet(w.Type, w.Cols, out _halves[i]))
+        {
+            _path[i] = RowPath.HalfPairs;
+            _act[i] = (nint)_activations.GetPaired(_halves[i], _x, _xStride, _tokens, w.Cols, out _actRowBytes[i]);
+        }
         else if (w.IsContiguous && QuantizedDotKernels.TryGet(w.Type, out _quantized[i]) && Int8Pays(_quantized[i]))
         {
             _path[i] = _tokens > 1 && _quantized[i].DotQ8Tile != null ? RowPath.QuantizedTile : RowPath.QuantizedDot;
@@ -184,7 +191,10 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
                     else w.Interleaved!.Tile(w.Data + r0 * w.RowBytes, w.RowBytes, r1 - r0, (byte*)_act[i], _actRowBytes[i], _tokens, w.Cols, y + r0, _yStride[i]);
                     break;
                 case RowPath.QuantizedDot:
-                    QuantizedRows(w, _quantized[i].DotQ8, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
+                    PreparedRows(w, _quantized[i].DotQ8, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
+                    break;
+                case RowPath.HalfPairs:
+                    PreparedRows(w, _halves[i].Dot, (byte*)_act[i], _actRowBytes[i], y, _yStride[i], r0, r1);
                     break;
                 default:
                     if (w.Interleaved != null) InterleavedRows(w, y, _yStride[i], r0, r1, worker);
@@ -217,7 +227,8 @@ public sealed unsafe class MatMul : ParallelJob, IDisposable
         }
     }
 
-    private void QuantizedRows(WeightMatrix w, delegate*<byte*, byte*, int, float> dot, byte* act, long actRowBytes,
+    // Rows against an input prepared once for their kernel (quantised to 8-bit blocks, or laid out for F16/BF16 pairs).
+    private void PreparedRows(WeightMatrix w, delegate*<byte*, byte*, int, float> dot, byte* act, long actRowBytes,
         float* y, int yStride, int start, int end)
     {
         int cols = w.Cols;
