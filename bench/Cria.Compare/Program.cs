@@ -9,6 +9,7 @@ using System.Text.Json.Nodes;
 //   dotnet run -c Release --project bench/Cria.Compare -- --models a.gguf,b.gguf [--threads 1,2] [--rounds 3] [--reps 3]
 //       [--pp 512] [--tg 128] [--llamacpp ../shared/tools/llamacpp-ref/run.sh] [--cria src/Cria.Cli/bin/Release/net10.0/cria]
 //       [--log raw.jsonl]   (every run's JSON, one per line, appended as it comes: a long session keeps what it measured)
+//       [--cria-args "--no-repack"]   (passed to every cria bench run)
 var options = ParseArgs(args);
 string[] models = options["models"].Split(',', StringSplitOptions.RemoveEmptyEntries);
 string threads = options.GetValueOrDefault("threads", "1,2");
@@ -17,6 +18,7 @@ string reps = options.GetValueOrDefault("reps", "3"), pp = options.GetValueOrDef
 string llamacpp = options.GetValueOrDefault("llamacpp", "../shared/tools/llamacpp-ref/run.sh");
 string cria = options.GetValueOrDefault("cria", "src/Cria.Cli/bin/Release/net10.0/cria");
 string? log = options.GetValueOrDefault("log");
+string criaArgs = options.GetValueOrDefault("cria-args", "");
 string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 var memory = new Dictionary<string, JsonNode>(); // model → cria's last JSON (sizes, load time, peak RSS)
 
@@ -30,7 +32,7 @@ foreach (string model in models.Distinct())
         foreach (string tool in order)
         {
             string json = tool == "cria"
-                ? Run(cria, $"bench {model} -p {pp} -n {tg} -t {threads} -r {reps} --json")
+                ? Run(cria, $"bench {model} -p {pp} -n {tg} -t {threads} -r {reps} --json {criaArgs}")
                 : Run(llamacpp, $"bench {model} --pp {pp} --tg {tg} --threads {threads} --reps {reps} --json --no-idle-check");
             var parsed = JsonNode.Parse(json)!;
             // One line per run, naming no machine's paths: the model as given (llama.cpp's harness logs it resolved), the
