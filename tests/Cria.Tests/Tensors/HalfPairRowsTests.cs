@@ -16,23 +16,9 @@ public sealed unsafe class HalfPairRowsTests
 
     private static bool Supported => HalfPairRows<F16Pairs>.Supports(32);
 
-    private static ushort[] Halves(GgmlType type, int count, Random rng)
-    {
-        var h = new ushort[count];
-        for (int i = 0; i < count; i++)
-        {
-            float v = (float)(rng.NextDouble() * 2 - 1) * 0.1f;
-            int pick = rng.Next(20);
-            if (pick == 0) v = 0;
-            else if (pick == 1) v = (float)(rng.NextDouble() - 0.5) * 1e-5f; // fp16 subnormal range (< 6.1e-5)
-            else if (pick == 2) v *= 500;
-            h[i] = type == GgmlType.F16 ? BitConverter.HalfToUInt16Bits((Half)v) : (ushort)(BitConverter.SingleToUInt32Bits(v) >> 16);
-        }
-        return h;
-    }
+    private static ushort[] Halves(GgmlType type, int count, Random rng) => HalfPairsLayoutTests.Halves(type, count, rng);
 
-    private static float Exact(GgmlType type, ushort h) =>
-        type == GgmlType.F16 ? (float)BitConverter.UInt16BitsToHalf(h) : BitConverter.UInt32BitsToSingle((uint)h << 16);
+    private static float Exact(GgmlType type, ushort h) => HalfPairsLayoutTests.Exact(type, h);
 
     private static float Dot(GgmlType type, ushort[] row, float[] x)
     {

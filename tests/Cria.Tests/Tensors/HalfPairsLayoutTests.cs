@@ -29,7 +29,7 @@ public sealed unsafe class HalfPairsLayoutTests
     private static InterleavedLayout Layout(GgmlType type) => InterleavedLayout.All.Single(l => l.Type == type);
 
     /// <summary>Random weights around 0.05, with exact zeros and (for F16) subnormals and values near the largest finite.</summary>
-    private static ushort[] Halves(GgmlType type, int count, Random rng)
+    internal static ushort[] Halves(GgmlType type, int count, Random rng)
     {
         var h = new ushort[count];
         for (int i = 0; i < count; i++)
@@ -44,7 +44,7 @@ public sealed unsafe class HalfPairsLayoutTests
         return h;
     }
 
-    private static float Exact(GgmlType type, ushort h) =>
+    internal static float Exact(GgmlType type, ushort h) =>
         type == GgmlType.F16 ? (float)BitConverter.UInt16BitsToHalf(h) : BitConverter.UInt32BitsToSingle((uint)h << 16);
 
     private static ushort[] Repacked(GgmlType type, ushort[] rows, int rowCount, int cols)
