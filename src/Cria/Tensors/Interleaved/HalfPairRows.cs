@@ -14,9 +14,6 @@ internal static unsafe class HalfPairRows<T> where T : struct, IHalfPairs
     /// <summary>Columns per vector; a row's length must be a multiple of it.</summary>
     public const int Block = 32;
 
-    /// <summary>Whether this machine runs the kernel for rows of <paramref name="cols"/> elements.</summary>
-    public static bool Supports(int cols) => SimdTier.Current >= 512 && cols > 0 && cols % Block == 0;
-
     /// <summary>Writes x (n floats) as <see cref="Dot"/> reads it: each 32 columns' even ones then odd ones, times
     /// <see cref="IHalfPairs.InputScale"/> (a power of two: exact).</summary>
     public static void Prepare(float* x, float* act, int n)
@@ -111,6 +108,9 @@ internal readonly unsafe struct HalfPairRowKernels
         Dot = dot;
     }
 
+    /// <summary>Whether this machine runs the kernels for rows of <paramref name="cols"/> elements (AVX-512, whole vectors).</summary>
+    public static bool Supports(int cols) => SimdTier.Current >= 512 && cols > 0 && cols % HalfPairRows<F16Pairs>.Block == 0;
+
     private static HalfPairRowKernels For<T>() where T : struct, IHalfPairs => new(T.Type, &HalfPairRows<T>.Prepare, &HalfPairRows<T>.Dot);
 
     /// <summary>The kernels for rows of <paramref name="type"/> and <paramref name="cols"/> elements, where this machine has them.</summary>
@@ -122,6 +122,6 @@ internal readonly unsafe struct HalfPairRowKernels
             GgmlType.BF16 => For<BF16Pairs>(),
             _ => default,
         };
-        return kernels.Dot != null && HalfPairRows<F16Pairs>.Supports(cols);
+        return kernels.Dot != null && Supports(cols);
     }
 }
