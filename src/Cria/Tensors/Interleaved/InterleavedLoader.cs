@@ -36,7 +36,8 @@ public static unsafe class InterleavedLoader
                 long offset = stored.Data - mapping.Pointer, bytes = stored.ByteSize;
                 if (offset < 0 || bytes > mapping.Length - offset)
                     throw new ModelFormatException($"'{mapping.Path}': tensor '{stored.Tensor.SourceName}' lies outside the file");
-                buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false, ownPages: false); // the model's life
+                // The model's life. Huge pages: 1 200 first-touch faults for a 1B model instead of 600 000, and fewer TLB misses in decode.
+                buffers[i] = new NativeBuffer((bytes + sizeof(float) - 1) / sizeof(float), clear: false, ownPages: false, hugePages: true);
                 long groupBytes = layout.GroupRows * stored.RowBytes;
                 scratchBytes = Math.Max(scratchBytes, ChunkGroups(groupBytes, stored.Rows / layout.GroupRows) * groupBytes);
                 int pieceRows = (int)Math.Clamp(PieceBytes / groupBytes, 1, stored.Rows / layout.GroupRows) * layout.GroupRows;
