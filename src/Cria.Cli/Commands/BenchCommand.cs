@@ -31,7 +31,7 @@ public static class BenchCommand
             if (parse.GetValue(machine))
             {
                 foreach (var f in MachineLimits.Measure(threadCounts))
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{f.What,-18} {f.Threads} thread{(f.Threads == 1 ? " " : "s")} {f.Value,8:F1} {f.Unit}"));
+                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{f.What,-22} {f.Threads} thread{(f.Threads == 1 ? " " : "s")} {f.Value,8:F1} {f.Unit}"));
                 return 0;
             }
             string path = parse.GetValue(model) ?? throw new CriaException("give a model to benchmark (or --machine)");
