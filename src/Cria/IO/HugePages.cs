@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace Cria.IO;
 
 /// <summary>Asks Linux to back a long-lived buffer with 2 MiB pages. Filling a repacked 1B model's 2.4 GB takes
-/// 600 000 first-touch faults in 4 KiB pages and 1 200 in huge ones: 0.47–0.63 s against 0.12–0.18 s here.
-/// Only a hint: elsewhere, or where the kernel refuses, the buffer keeps small pages.</summary>
+/// 600 000 first-touch faults in 4 KiB pages and 1 200 in huge ones (0.50–0.64 s against 0.12–0.13 s here), and
+/// decode misses the TLB less. On a VM whose balloon returns free memory to the host, huge pages taken after idle cost
+/// a host fault per 4 KiB (2.5 s for 2.4 GB here). Only a hint: elsewhere, or where the kernel refuses, the buffer
+/// keeps small pages.</summary>
 public static unsafe class HugePages
 {
     public const long Size = 2 << 20;
