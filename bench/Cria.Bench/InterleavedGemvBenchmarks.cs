@@ -8,12 +8,14 @@ namespace Cria.Bench;
 /// <summary>One thread, one token, a 4096 x 4096 weight matrix: the decode step on rows as the file stores them
 /// (quantise x, then DotQ8 per row; F16/BF16: the float row dot) against the same rows repacked at load into 16-row
 /// interleaved groups (quantise or scale x, then one Gemv over the groups). GB/s counts the weight bytes, as
-/// <see cref="DotQ8Benchmarks"/> does.</summary>
+/// <see cref="DotQ8Benchmarks"/> does. <see cref="Rows"/> = 256 keeps the matrix in L2 (at most 2 MiB for F16), so it
+/// shows the kernel's compute limit; 4096 streams it from L3 and memory.</summary>
 public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
 {
-    private const int Rows = 4096, Cols = 4096;
+    private const int Cols = 4096;
     private byte* _rows;
     private byte* _groups;
+    private Cria.IO.NativeBuffer _groupBuffer = null!;
     private float* _x;
     private byte* _activations;
     private float* _y;
@@ -25,6 +27,9 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
     [ParamsSource(nameof(Types))]
     public GgmlType Type { get; set; }
 
+    [Params(256, 32768)]
+    public int Rows { get; set; }
+
     public long BytesPerOperation => TensorTypeInfo.Get(Type).RowBytes(Cols) * Rows;
 
     [GlobalSetup]
@@ -33,13 +38,14 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
         _layout = InterleavedLayout.All.Single(l => l.Type == Type);
         long bytes = BytesPerOperation;
         _rows = RandomBlocks.Make(Type, Rows, Cols);
-        _groups = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        _groupBuffer = new Cria.IO.NativeBuffer((bytes + 3) / 4, clear: false, hugePages: true); // in 2 MiB pages, as the loader's
+        _groups = (byte*)_groupBuffer.Pointer;
         Buffer.MemoryCopy(_rows, _groups, bytes, bytes);
         _layout.Repack(_groups, Rows, Cols);
         _x = (float*)NativeMemory.AlignedAlloc(Cols * 4, 64);
         long activationBytes = _layout.FloatActivations ? Cols * sizeof(float) : Tensors.Activations.ActivationLayout.RowBytes(_layout.Dot.ActivationType, Cols);
         _activations = (byte*)NativeMemory.AlignedAlloc((nuint)activationBytes, 64);
-        _y = (float*)NativeMemory.AlignedAlloc(Rows * 4, 64);
+        _y = (float*)NativeMemory.AlignedAlloc((nuint)Rows * 4, 64);
         var random = new Random(1);
         for (int i = 0; i < Cols; i++) _x[i] = (float)(random.NextDouble() * 2 - 1);
     }
@@ -71,7 +77,7 @@ public unsafe class InterleavedGemvBenchmarks : IBytesPerOperation
     public void Cleanup()
     {
         NativeMemory.AlignedFree(_rows);
-        NativeMemory.AlignedFree(_groups);
+        _groupBuffer.Dispose();
         NativeMemory.AlignedFree(_x);
         NativeMemory.AlignedFree(_activations);
         NativeMemory.AlignedFree(_y);

@@ -6,15 +6,15 @@ using Cria.Tensors.Formats;
 namespace Cria.Tensors.Interleaved;
 
 /// <summary>Q4_K rows interleaved 16 at a time, in the order the AVX-512 tile (<see cref="KQuant45Tile512{TL}"/>) reads
-/// them. Super-block b of a group is 2304 bytes (the 16 blocks it replaces): for each 32-byte chunk c of quants, two
-/// 4×64-byte sets whose 32-bit lane i holds four bytes of row i (low nibbles sub-block 2c, high nibbles 2c + 1); then
-/// the 12 scale bytes as three 64-byte vectors of row words; then the 16 d and the 16 dmin (fp16). One decode step
-/// streams a group with plain loads: no transposes, no gathers.</summary>
+/// them. Super-block b of a group is 2304 bytes (the 16 blocks it replaces): the 12 scale bytes as three 64-byte
+/// vectors of row words, the 16 d and the 16 dmin (fp16), then for each 32-byte chunk c of quants two 4×64-byte sets
+/// whose 32-bit lane i holds four bytes of row i (low nibbles sub-block 2c, high nibbles 2c + 1). One decode step
+/// streams a group front to back with plain loads: no transposes, no gathers, no jumps back for the prefetcher.</summary>
 internal static unsafe class Q4_Kx16
 {
     public const int GroupRows = 16;
     public const int BlockBytes = GroupRows * 144;
-    private const int ScaleWords = 2048, D = ScaleWords + 192, DMin = D + 32;
+    private const int ScaleWords = 0, D = ScaleWords + 192, DMin = D + 32, Quants = DMin + 32; // read front to back
 
     /// <summary>Repacks <paramref name="rows"/> (a multiple of 16) stored rows of <paramref name="cols"/> elements from
     /// <paramref name="source"/> into <paramref name="destination"/> (not overlapping).</summary>
@@ -29,8 +29,8 @@ internal static unsafe class Q4_Kx16
         byte* src = copy + b * 144L;
         for (int c = 0; c < 4; c++) // words 0…7 of chunk c: bytes of qs[32c…]
         {
-            InterleavedRepack.Words4(src + 16 + 32 * c, rowBytes, dst + 512 * c, 64);
-            InterleavedRepack.Words4(src + 32 + 32 * c, rowBytes, dst + 512 * c + 256, 64);
+            InterleavedRepack.Words4(src + 16 + 32 * c, rowBytes, dst + Quants + 512 * c, 64);
+            InterleavedRepack.Words4(src + 32 + 32 * c, rowBytes, dst + Quants + 512 * c + 256, 64);
         }
         for (int i = 0; i < GroupRows; i++)
         {
@@ -62,7 +62,7 @@ internal static unsafe class Q4_Kx16
         *(ushort*)(block + 2) = *(ushort*)(blk + DMin + 2 * i);
         for (int k = 0; k < 3; k++) Unsafe.WriteUnaligned(block + 4 + 4 * k, *(uint*)(blk + ScaleWords + 64 * k + 4 * i));
         for (int c = 0; c < 4; c++)
-            for (int k = 0; k < 8; k++) Unsafe.WriteUnaligned(block + 16 + 32 * c + 4 * k, *(uint*)(blk + 512 * c + 64 * k + 4 * i));
+            for (int k = 0; k < 8; k++) Unsafe.WriteUnaligned(block + 16 + 32 * c + 4 * k, *(uint*)(blk + Quants + 512 * c + 64 * k + 4 * i));
     }
 
     /// <summary>y[r] = row r · the Q8_K activation row <paramref name="a"/> for <paramref name="groups"/> groups of 16 rows:
@@ -96,7 +96,7 @@ internal static unsafe class Q4_Kx16
                 var sum = Vector512<int>.Zero;
                 for (int c = 0; c < 4; c++)
                 {
-                    byte* p = w + 512 * c;
+                    byte* p = w + Quants + 512 * c;
                     var words = (c < 2 ? s0 : s1).AsByte();
                     var r0 = Vector512.Load(p); var r1 = Vector512.Load(p + 64); var r2 = Vector512.Load(p + 128); var r3 = Vector512.Load(p + 192);
                     var r4 = Vector512.Load(p + 256); var r5 = Vector512.Load(p + 320); var r6 = Vector512.Load(p + 384); var r7 = Vector512.Load(p + 448);
@@ -167,7 +167,7 @@ internal static unsafe class Q4_Kx16
             byte* lo = packed + 1024 * c, hi = lo + 512;
             for (int k = 0; k < 8; k++)
             {
-                var r = Vector512.Load(w + 512 * c + 64 * k);
+                var r = Vector512.Load(w + Quants + 512 * c + 64 * k);
                 (r & low).Store(lo + 64 * k);
                 High(r, low).Store(hi + 64 * k);
             }
