@@ -52,7 +52,7 @@ public sealed unsafe class LlamaContext : IDisposable
         if (options.Threads < 0) throw new CriaException($"thread count must be positive, got {options.Threads}");
         BatchSize = Math.Min(options.BatchSize, ContextLength);
         _pool = new WorkerPool(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
-        _cache = new KvCache(_c.LayerCount, ContextLength, _c.KvDim);
+        _cache = new KvCache(_c.LayerCount, ContextLength, _c.KvHeadCount, _c.HeadDim);
         _rope = new Rope(_c, _w.RopeFrequencyFactors);
         _matmul = new MatMul(_pool, options.QuantizeActivations);
         _ropeJob = new RopeAndCacheJob(_rope, _cache, _c);

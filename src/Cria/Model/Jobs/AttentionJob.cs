@@ -1,17 +1,20 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Cria.Tensors;
 using Cria.Tensors.Kernels;
 using Cria.Threading;
 
 namespace Cria.Model.Jobs;
 
 /// <summary>Causal grouped-query attention for a batch: one item per (token, KV head). The query heads that share a
-/// KV head are scored together against the transposed key cache (each key vector of sixteen positions is loaded
-/// once for all of them), softmaxed, and then weight the cached values four positions at a time.</summary>
+/// KV head are scored together against the head's key blocks (each key vector of sixteen positions is loaded once for
+/// all of them), softmaxed, and then weight the head's cached values four positions at a time; both are read front to
+/// back.</summary>
 internal sealed unsafe class AttentionJob : ParallelJob
 {
     private const int HeadChunk = 8; // query heads scored per pass over the keys (accumulators stay in registers)
+    private const int ValueHeadChunk = 4; // query heads summed per pass over the values (4 × 64 floats in registers)
 
     private readonly KvCache _cache;
     private readonly LlamaConfig _config;
@@ -55,7 +58,8 @@ internal sealed unsafe class AttentionJob : ParallelJob
                     Scores(q + h0 * headDim, Math.Min(HeadChunk, group - h0), g, length, scores + h0 * stride, stride, scale);
                 for (int h = 0; h < group; h++) Softmax.Apply(new Span<float>(scores + h * stride, length));
                 float* output = _output + (long)t * qDim + g * group * headDim;
-                for (int h = 0; h < group; h++) WeightedValues(scores + h * stride, length, g, output + h * headDim);
+                for (int h0 = 0; h0 < group; h0 += ValueHeadChunk)
+                    WeightedValues(scores + h0 * stride, stride, Math.Min(ValueHeadChunk, group - h0), length, g, output + h0 * headDim);
             }
         }
     }
@@ -65,17 +69,17 @@ internal sealed unsafe class AttentionJob : ParallelJob
     private void Scores(float* q, int heads, int kvHead, int length, float* scores, int stride, float scale)
     {
         int headDim = _config.HeadDim;
-        int capacity = _cache.Capacity;
-        float* keys = _cache.KeyComponent(_layer, kvHead * headDim);
+        float* keys = _cache.KeyHead(_layer, kvHead);
         int j = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (SimdTier.Current >= 512)
         {
-            for (; j < length; j += 16) // past the end the cache holds stale values: scored, then never used
+            for (; j < length; j += KvCache.KeyBlock) // past the end the block holds stale values: scored, then never used
             {
+                float* block = keys + (long)j * headDim;
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (int d = 0; d < headDim; d++)
                 {
-                    var k = Vector512.Load(keys + (long)d * capacity + j);
+                    var k = Vector512.Load(block + KvCache.KeyBlock * d);
                     float* qd = q + d;
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(qd[0]), k, a0);
                     if (heads > 1) a1 = Vector512.FusedMultiplyAdd(Vector512.Create(qd[headDim]), k, a1);
@@ -102,39 +106,65 @@ internal sealed unsafe class AttentionJob : ParallelJob
             for (j = 0; j < length; j++)
             {
                 float sum = 0;
-                for (int d = 0; d < headDim; d++) sum += q[h * headDim + d] * keys[(long)d * capacity + j];
+                for (int d = 0; d < headDim; d++) sum += q[h * headDim + d] * keys[(long)(j / KvCache.KeyBlock) * KvCache.KeyBlock * headDim + KvCache.KeyBlock * d + j % KvCache.KeyBlock];
                 scores[h * stride + j] = sum * scale;
             }
     }
 
-    // output = Σ_j p_j · v_j over one head's slice of the values, four positions per read-modify-write of the output.
+    // output_h = Σ_j p_h[j] · v_j for up to four heads of one KV head: each 64-float slice of a value vector is loaded
+    // once for all of them, and the sums stay in sixteen registers over every position.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WeightedValues(float* p, int length, int kvHead, float* output)
+    private void WeightedValues(float* p, int stride, int heads, int length, int kvHead, float* output)
     {
-        int headDim = _config.HeadDim, kvDim = _config.KvDim;
-        float* values = _cache.Value(_layer, 0) + kvHead * headDim;
-        var o = new Span<float>(output, headDim);
-        o.Clear();
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated && headDim % 16 == 0)
+        int headDim = _config.HeadDim;
+        float* values = _cache.ValueHead(_layer, kvHead);
+        int d = 0;
+        if (SimdTier.Current >= 512)
         {
-            for (; j + 4 <= length; j += 4)
+            for (; d + 64 <= headDim; d += 64)
             {
-                float* v0 = values + (long)j * kvDim;
-                var p0 = Vector512.Create(p[j]); var p1 = Vector512.Create(p[j + 1]);
-                var p2 = Vector512.Create(p[j + 2]); var p3 = Vector512.Create(p[j + 3]);
-                for (int d = 0; d < headDim; d += 16)
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                float* v = values + d;
+                for (int j = 0; j < length; j++, v += headDim)
                 {
-                    var acc = Vector512.Load(output + d);
-                    acc = Vector512.FusedMultiplyAdd(p0, Vector512.Load(v0 + d), acc);
-                    acc = Vector512.FusedMultiplyAdd(p1, Vector512.Load(v0 + kvDim + d), acc);
-                    acc = Vector512.FusedMultiplyAdd(p2, Vector512.Load(v0 + 2 * kvDim + d), acc);
-                    acc = Vector512.FusedMultiplyAdd(p3, Vector512.Load(v0 + 3 * kvDim + d), acc);
-                    acc.Store(output + d);
+                    var v0 = Vector512.Load(v); var v1 = Vector512.Load(v + 16); var v2 = Vector512.Load(v + 32); var v3 = Vector512.Load(v + 48);
+                    var w = Vector512.Create(p[j]);
+                    a0 = Vector512.FusedMultiplyAdd(w, v0, a0); a1 = Vector512.FusedMultiplyAdd(w, v1, a1);
+                    a2 = Vector512.FusedMultiplyAdd(w, v2, a2); a3 = Vector512.FusedMultiplyAdd(w, v3, a3);
+                    if (heads > 1)
+                    {
+                        w = Vector512.Create(p[stride + j]);
+                        b0 = Vector512.FusedMultiplyAdd(w, v0, b0); b1 = Vector512.FusedMultiplyAdd(w, v1, b1);
+                        b2 = Vector512.FusedMultiplyAdd(w, v2, b2); b3 = Vector512.FusedMultiplyAdd(w, v3, b3);
+                    }
+                    if (heads > 2)
+                    {
+                        w = Vector512.Create(p[2 * stride + j]);
+                        c0 = Vector512.FusedMultiplyAdd(w, v0, c0); c1 = Vector512.FusedMultiplyAdd(w, v1, c1);
+                        c2 = Vector512.FusedMultiplyAdd(w, v2, c2); c3 = Vector512.FusedMultiplyAdd(w, v3, c3);
+                    }
+                    if (heads > 3)
+                    {
+                        w = Vector512.Create(p[3 * stride + j]);
+                        e0 = Vector512.FusedMultiplyAdd(w, v0, e0); e1 = Vector512.FusedMultiplyAdd(w, v1, e1);
+                        e2 = Vector512.FusedMultiplyAdd(w, v2, e2); e3 = Vector512.FusedMultiplyAdd(w, v3, e3);
+                    }
                 }
+                float* o = output + d;
+                a0.Store(o); a1.Store(o + 16); a2.Store(o + 32); a3.Store(o + 48);
+                if (heads > 1) { o += headDim; b0.Store(o); b1.Store(o + 16); b2.Store(o + 32); b3.Store(o + 48); }
+                if (heads > 2) { o += headDim; c0.Store(o); c1.Store(o + 16); c2.Store(o + 32); c3.Store(o + 48); }
+                if (heads > 3) { o += headDim; e0.Store(o); e1.Store(o + 16); e2.Store(o + 32); e3.Store(o + 48); }
             }
         }
-        for (; j < length; j++)
-            TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + (long)j * kvDim, headDim), p[j], o, o);
+        if (d == headDim) return;
+        for (int h = 0; h < heads; h++) // the rest of each head (all of it without 512-bit vectors), position by position
+        {
+            var o = new Span<float>(output + h * headDim + d, headDim - d);
+            o.Clear();
+            for (int j = 0; j < length; j++)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + (long)j * headDim + d, headDim - d), p[h * stride + j], o, o);
+        }
     }
 }

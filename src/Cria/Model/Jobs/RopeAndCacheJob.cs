@@ -45,9 +45,7 @@ internal sealed unsafe class RopeAndCacheJob : ParallelJob
             _rope.Rotate(new Span<float>(_q + (long)t * qDim, qDim), _config.HeadCount, cos, sin);
             var key = new Span<float>(_k + (long)t * kvDim, kvDim);
             _rope.Rotate(key, _config.KvHeadCount, cos, sin);
-            int position = _firstPosition + t;
-            _cache.StoreKey(_layer, position, key);
-            new ReadOnlySpan<float>(_v + (long)t * kvDim, kvDim).CopyTo(new Span<float>(_cache.Value(_layer, position), kvDim));
+            _cache.Store(_layer, _firstPosition + t, key, new ReadOnlySpan<float>(_v + (long)t * kvDim, kvDim));
         }
     }
 }
