@@ -21,11 +21,16 @@ public unsafe class AttentionBenchmarks : IBytesPerOperation
     [Params(128, 1024)]
     public int Position { get; set; }
 
+    /// <summary>The kernel body (<see cref="Cria.Tensors.SimdTier"/>): 512 on AVX-512 machines, 256 as on AVX2 ones.</summary>
+    [Params(512, 256)]
+    public int VectorBits { get; set; }
+
     public long BytesPerOperation => 2L * (Position + 1) * LlamaPresets.Get(Preset).KvDim * sizeof(float);
 
     [GlobalSetup]
     public void Setup()
     {
+        Cria.Tensors.SimdTier.MaxVectorBits = VectorBits;
         _config = LlamaPresets.Get(Preset);
         _cache = new KvCache(1, Position + 1, _config.KvHeadCount, _config.HeadDim);
         var random = new Random(1);

@@ -9,8 +9,8 @@ namespace Cria.Model.Jobs;
 
 /// <summary>Causal grouped-query attention for a batch: one item per (token, KV head). The query heads that share a
 /// KV head are scored together against the head's key blocks (each key vector of sixteen positions is loaded once for
-/// all of them), softmaxed, and then weight the head's cached values four positions at a time; both are read front to
-/// back.</summary>
+/// all of them), softmaxed, and then weight the head's cached values, up to four heads' sums held in registers; both are
+/// read front to back. 512- and 256-bit bodies; scalar below that.</summary>
 internal sealed unsafe class AttentionJob : ParallelJob
 {
     private const int HeadChunk = 8; // query heads scored per pass over the keys (accumulators stay in registers)
@@ -102,6 +102,12 @@ internal sealed unsafe class AttentionJob : ParallelJob
             }
             return;
         }
+        if (SimdTier.Current >= 256)
+        {
+            for (int h0 = 0; h0 < heads; h0 += 4)
+                Scores256(q + h0 * headDim, Math.Min(4, heads - h0), keys, length, scores + h0 * stride, stride, scale);
+            return;
+        }
         for (int h = 0; h < heads; h++)
             for (j = 0; j < length; j++)
             {
@@ -109,6 +115,36 @@ internal sealed unsafe class AttentionJob : ParallelJob
                 for (int d = 0; d < headDim; d++) sum += q[h * headDim + d] * keys[(long)(j / KvCache.KeyBlock) * KvCache.KeyBlock * headDim + KvCache.KeyBlock * d + j % KvCache.KeyBlock];
                 scores[h * stride + j] = sum * scale;
             }
+    }
+
+    // Scores for up to four heads with 256-bit vectors: a key block's sixteen positions are two vectors, so four heads
+    // take eight accumulators and the sixteen registers hold them with both key halves and a broadcast.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Scores256(float* q, int heads, float* keys, int length, float* scores, int stride, float scale)
+    {
+        int headDim = _config.HeadDim;
+        var s = Vector256.Create(scale);
+        for (int j = 0; j < length; j += KvCache.KeyBlock)
+        {
+            float* block = keys + (long)j * headDim;
+            Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, e0 = default, e1 = default;
+            for (int d = 0; d < headDim; d++)
+            {
+                var k0 = Vector256.Load(block + KvCache.KeyBlock * d);
+                var k1 = Vector256.Load(block + KvCache.KeyBlock * d + 8);
+                float* qd = q + d;
+                var w = Vector256.Create(qd[0]);
+                a0 = Vector256.FusedMultiplyAdd(w, k0, a0); a1 = Vector256.FusedMultiplyAdd(w, k1, a1);
+                if (heads > 1) { w = Vector256.Create(qd[headDim]); b0 = Vector256.FusedMultiplyAdd(w, k0, b0); b1 = Vector256.FusedMultiplyAdd(w, k1, b1); }
+                if (heads > 2) { w = Vector256.Create(qd[2 * headDim]); c0 = Vector256.FusedMultiplyAdd(w, k0, c0); c1 = Vector256.FusedMultiplyAdd(w, k1, c1); }
+                if (heads > 3) { w = Vector256.Create(qd[3 * headDim]); e0 = Vector256.FusedMultiplyAdd(w, k0, e0); e1 = Vector256.FusedMultiplyAdd(w, k1, e1); }
+            }
+            float* o = scores + j;
+            (a0 * s).Store(o); (a1 * s).Store(o + 8);
+            if (heads > 1) { o += stride; (b0 * s).Store(o); (b1 * s).Store(o + 8); }
+            if (heads > 2) { o += stride; (c0 * s).Store(o); (c1 * s).Store(o + 8); }
+            if (heads > 3) { o += stride; (e0 * s).Store(o); (e1 * s).Store(o + 8); }
+        }
     }
 
     // output_h = Σ_j p_h[j] · v_j for up to four heads of one KV head: each 64-float slice of a value vector is loaded
@@ -158,8 +194,28 @@ internal sealed unsafe class AttentionJob : ParallelJob
                 if (heads > 3) { o += headDim; e0.Store(o); e1.Store(o + 16); e2.Store(o + 32); e3.Store(o + 48); }
             }
         }
+        if (SimdTier.Current >= 256)
+            for (; d + 16 <= headDim; d += 16) // 16-float slices: four heads × two vectors of sums in registers
+            {
+                Vector256<float> a0 = default, a1 = default, b0 = default, b1 = default, c0 = default, c1 = default, e0 = default, e1 = default;
+                float* v = values + d;
+                for (int j = 0; j < length; j++, v += headDim)
+                {
+                    var v0 = Vector256.Load(v); var v1 = Vector256.Load(v + 8);
+                    var w = Vector256.Create(p[j]);
+                    a0 = Vector256.FusedMultiplyAdd(w, v0, a0); a1 = Vector256.FusedMultiplyAdd(w, v1, a1);
+                    if (heads > 1) { w = Vector256.Create(p[stride + j]); b0 = Vector256.FusedMultiplyAdd(w, v0, b0); b1 = Vector256.FusedMultiplyAdd(w, v1, b1); }
+                    if (heads > 2) { w = Vector256.Create(p[2 * stride + j]); c0 = Vector256.FusedMultiplyAdd(w, v0, c0); c1 = Vector256.FusedMultiplyAdd(w, v1, c1); }
+                    if (heads > 3) { w = Vector256.Create(p[3 * stride + j]); e0 = Vector256.FusedMultiplyAdd(w, v0, e0); e1 = Vector256.FusedMultiplyAdd(w, v1, e1); }
+                }
+                float* o = output + d;
+                a0.Store(o); a1.Store(o + 8);
+                if (heads > 1) { o += headDim; b0.Store(o); b1.Store(o + 8); }
+                if (heads > 2) { o += headDim; c0.Store(o); c1.Store(o + 8); }
+                if (heads > 3) { o += headDim; e0.Store(o); e1.Store(o + 8); }
+            }
         if (d == headDim) return;
-        for (int h = 0; h < heads; h++) // the rest of each head (all of it without 512-bit vectors), position by position
+        for (int h = 0; h < heads; h++) // the rest of each head (all of it without 256-bit vectors), position by position
         {
             var o = new Span<float>(output + h * headDim + d, headDim - d);
             o.Clear();
