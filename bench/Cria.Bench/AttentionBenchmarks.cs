@@ -21,8 +21,9 @@ public unsafe class AttentionBenchmarks : IBytesPerOperation
     [Params(128, 1024)]
     public int Position { get; set; }
 
-    /// <summary>The kernel body (<see cref="Cria.Tensors.SimdTier"/>): 512 on AVX-512 machines, 256 as on AVX2 ones.</summary>
-    [Params(512, 256)]
+    /// <summary>The kernel body (<see cref="Cria.Tensors.SimdTier"/>): 512 on AVX-512 machines, 256 as on AVX2 ones,
+    /// 128 as on SSE4.1 or Arm NEON ones.</summary>
+    [Params(512, 256, 128)]
     public int VectorBits { get; set; }
 
     public long BytesPerOperation => 2L * (Position + 1) * LlamaPresets.Get(Preset).KvDim * sizeof(float);

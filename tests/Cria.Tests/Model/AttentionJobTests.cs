@@ -45,6 +45,7 @@ public sealed unsafe class AttentionJobTests
         }
         float[] q = Random(rng, tokens * qDim);
         var output = new float[tokens * qDim];
+        Array.Fill(output, float.NaN); // what the job does not write shows
         var job = new AttentionJob(cache, config, 1);
         fixed (float* pq = q, po = output)
         {
