@@ -20,7 +20,7 @@ string cria = options.GetValueOrDefault("cria", "src/Cria.Cli/bin/Release/net10.
 string? log = options.GetValueOrDefault("log");
 string criaArgs = options.GetValueOrDefault("cria-args", "");
 string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-var memory = new Dictionary<string, JsonNode>(); // model → cria's last JSON (sizes, load time, peak RSS)
+var memory = new Dictionary<string, List<JsonNode>>(); // model → cria's JSON of every run (sizes, load time, peak RSS)
 
 // (model, tool, test, threads) → per-round mean t/s
 var results = new Dictionary<(string, string, string, int), List<double>>();
@@ -39,7 +39,11 @@ foreach (string model in models.Distinct())
             // home folder as ~.
             if (log != null)
                 File.AppendAllText(log, parsed.ToJsonString().Replace(Path.GetFullPath(model), model).Replace(home, "~") + "\n");
-            if (tool == "cria") memory[model] = parsed;
+            if (tool == "cria")
+            {
+                if (!memory.TryGetValue(model, out var runs)) memory[model] = runs = [];
+                runs.Add(parsed);
+            }
             foreach (var test in parsed["tests"]!.AsArray())
             {
                 var key = (model, tool, test!["test"]!.GetValue<string>(), test["n_threads"]!.GetValue<int>());
@@ -64,17 +68,20 @@ foreach (var group in results.Keys.Where(k => k.Item2 == "cria").OrderBy(k => Ar
 }
 Console.Write(table);
 
-// Memory: peak RSS of the cria process against the mapped file + the largest KV cache its tests made (+10%).
+// Memory: the highest peak RSS of the cria runs against the mapped file + the largest KV cache its tests made (+10%);
+// every run's load time, in the order run, since a load right after llama.cpp's run differs from one after cria's.
 var mem = new StringBuilder();
-mem.AppendLine("| model | file MiB | KV cache MiB | peak RSS MiB | (file + KV) × 1.1 MiB | within | load ms |");
+mem.AppendLine("| model | file MiB | KV cache MiB | peak RSS MiB | (file + KV) × 1.1 MiB | within | load ms, each run |");
 mem.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
 foreach (string model in models.Distinct())
 {
-    if (!memory.TryGetValue(model, out var m)) continue;
-    double file = m["file_bytes"]!.GetValue<long>() / 1048576.0, kv = m["kv_cache_bytes"]!.GetValue<long>() / 1048576.0;
-    double peak = m["peak_rss_bytes"]!.GetValue<long>() / 1048576.0, limit = (file + kv) * 1.1;
+    if (!memory.TryGetValue(model, out var runs)) continue;
+    var m = runs[^1];
+    double file = m["file_bytes"]!.GetValue<long>() / 1048576.0, kv = runs.Max(r => r["kv_cache_bytes"]!.GetValue<long>()) / 1048576.0;
+    double peak = runs.Max(r => r["peak_rss_bytes"]!.GetValue<long>()) / 1048576.0, limit = (file + kv) * 1.1;
+    string loads = string.Join(", ", runs.Select(r => r["load_ms"]!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)));
     mem.AppendLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {Path.GetFileNameWithoutExtension(model)} | {file:F0} | {kv:F0} | {peak:F0} | {limit:F0} | {(peak <= limit ? "yes" : "no")} | {m["load_ms"]!.GetValue<double>():F0} |"));
+        $"| {Path.GetFileNameWithoutExtension(model)} | {file:F0} | {kv:F0} | {peak:F0} | {limit:F0} | {(peak <= limit ? "yes" : "no")} | {loads} |"));
 }
 Console.WriteLine();
 Console.Write(mem);
